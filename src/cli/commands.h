@@ -1,0 +1,36 @@
+// Subcommands of `quarry`. Each cmd_*.cpp registers its own on the app.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+#include "cli/jsonl.h"
+#include "tokenizer/tokenizer.h"
+
+namespace CLI {
+class App;
+}
+
+namespace quarry::cli {
+
+void add_tokenize_commands(CLI::App& app);  // tokenize, detokenize
+void add_harmony_commands(CLI::App& app);   // harmony render, harmony parse
+void add_demo_command(CLI::App& app);       // demo: render + tokenize a sample chat
+
+// Loads --tokenizer PATH; when empty, $QUARRY_TOKENIZER, then the rank table
+// installed beside the binary (share/quarry/o200k_base.tiktoken).
+Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path);
+
+// Reads in[field] as token ids: an array of integers in [0, vocab_size).
+// Errors name the element, e.g. "ids[3]: 201088 is not a token ...".
+Result<std::vector<tokenizer::TokenId>> parse_token_ids(const Json& in, const std::string& field,
+                                                        uint32_t vocab_size);
+
+// One JSON line of `quarry harmony render`: {"request": {...}, "options": {...}}
+// -> {"prompt": "...", "ids": [...]}.
+Result<Json> harmony_render_line(const tokenizer::Tokenizer& tok, const Json& input);
+// One JSON line of `quarry harmony parse`: {"completion_ids": [...]} ->
+// {"messages": [...], "openai": {...}}.
+Result<Json> harmony_parse_line(const tokenizer::Tokenizer& tok, const Json& input);
+
+}  // namespace quarry::cli

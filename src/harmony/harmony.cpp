@@ -1,0 +1,2 @@
+// Anchor translation unit of the harmony library.
+namespace quarry::harmony {}

@@ -1,0 +1,19 @@
+// Byte-level BPE inside one pre-tokenized piece (tiktoken's rule): repeatedly
+// merge the adjacent pair whose concatenation has the lowest rank (ties: the
+// leftmost pair) until no adjacent concatenation is a token.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "tokenizer/vocab.h"
+
+namespace quarry::tokenizer {
+
+// Appends the ranks of `piece` to `out`. Only merges whose result has a rank
+// below `max_rank` are allowed (Vocab::kNone: no limit; used to derive HF merges).
+void bpe_encode(const Vocab& vocab, std::string_view piece, std::vector<uint32_t>& out,
+                uint32_t max_rank = Vocab::kNone);
+
+}  // namespace quarry::tokenizer

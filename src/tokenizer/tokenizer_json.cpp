@@ -1,0 +1,82 @@
+// Writing a Hugging Face tokenizer.json for the o200k_harmony vocabulary.
+#include <nlohmann/json.hpp>
+
+#include "tokenizer/bpe.h"
+#include "tokenizer/tokenizer_impl.h"
+
+namespace quarry::tokenizer {
+
+namespace {
+// The pattern as OpenAI writes it (with \s), for HF's Split pre-tokenizer.
+constexpr const char* kHfPattern =
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"
+    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+"
+    "[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+}  // namespace
+
+std::string Tokenizer::to_hf_tokenizer_json() const {
+  using Json = nlohmann::ordered_json;
+  const Vocab& vocab = impl_->vocab;
+  Json vocab_json = Json::object();
+  Json merges = Json::array();
+  std::vector<uint32_t> parts;
+  for (uint32_t r = 0; r < vocab.size(); ++r) {
+    const std::string_view bytes = vocab.bytes(r);
+    vocab_json[bytes_to_hf_unicode(bytes)] = r;
+    if (bytes.size() < 2) continue;
+    // The merge that creates token r: BPE of its bytes using only lower ranks
+    // ends in exactly two parts.
+    parts.clear();
+    bpe_encode(vocab, bytes, parts, r);
+    if (parts.size() == 2) {
+      merges.push_back(bytes_to_hf_unicode(vocab.bytes(parts[0])) + " " +
+                       bytes_to_hf_unicode(vocab.bytes(parts[1])));
+    }
+  }
+  Json added = Json::array();
+  for (uint32_t id = kNumMergeable; id < kVocabSize; ++id) {
+    added.push_back({{"id", id},
+                     {"content", impl_->special_texts[id - kNumMergeable]},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false},
+                     {"normalized", false},
+                     {"special", true}});
+  }
+  Json j = {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", added},
+      {"normalizer", nullptr},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers",
+         Json::array({{{"type", "Split"},
+                       {"pattern", {{"Regex", kHfPattern}}},
+                       {"behavior", "Isolated"},
+                       {"invert", false}},
+                      {{"type", "ByteLevel"},
+                       {"add_prefix_space", false},
+                       {"trim_offsets", true},
+                       {"use_regex", false}}})}}},
+      {"post_processor", nullptr},
+      {"decoder",
+       {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
+        {"use_regex", true}}},
+      {"model",
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", nullptr},
+        {"continuing_subword_prefix", nullptr},
+        {"end_of_word_suffix", nullptr},
+        {"fuse_unk", false},
+        {"byte_fallback", false},
+        {"ignore_merges", true},
+        {"vocab", vocab_json},
+        {"merges", merges}}}};
+  return j.dump();
+}
+
+}  // namespace quarry::tokenizer
