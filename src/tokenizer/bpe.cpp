@@ -103,4 +103,17 @@ void bpe_encode(const Vocab& vocab, std::string_view piece, std::vector<uint32_t
   }
 }
 
+void bpe_encode_scan(const Vocab& vocab, std::string_view piece, std::vector<uint32_t>& out) {
+  if (piece.empty()) return;
+  if (piece.size() > 128) {
+    bpe_large(vocab, piece, out, kNone);
+    return;
+  }
+  bpe_small(vocab, piece, out, kNone);
+}
+
+void bpe_encode_heap(const Vocab& vocab, std::string_view piece, std::vector<uint32_t>& out) {
+  if (!piece.empty()) bpe_large(vocab, piece, out, kNone);
+}
+
 }  // namespace quarry::tokenizer

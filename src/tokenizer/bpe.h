@@ -16,4 +16,10 @@ namespace quarry::tokenizer {
 void bpe_encode(const Vocab& vocab, std::string_view piece, std::vector<uint32_t>& out,
                 uint32_t max_rank = Vocab::kNone);
 
+// The two strategies behind bpe_encode, exposed so tests can check they agree:
+// a linear scan over a small array (pieces <= 128 bytes) and a heap with a
+// linked list (longer pieces).
+void bpe_encode_scan(const Vocab& vocab, std::string_view piece, std::vector<uint32_t>& out);
+void bpe_encode_heap(const Vocab& vocab, std::string_view piece, std::vector<uint32_t>& out);
+
 }  // namespace quarry::tokenizer

@@ -18,12 +18,16 @@ constexpr const char* kHfPattern =
 std::string Tokenizer::to_hf_tokenizer_json() const {
   using Json = nlohmann::ordered_json;
   const Vocab& vocab = impl_->vocab;
-  Json vocab_json = Json::object();
+  // model.vocab is written by hand: ordered_json's insertion is linear per key.
+  std::string vocab_json = "{";
   Json merges = Json::array();
   std::vector<uint32_t> parts;
   for (uint32_t r = 0; r < vocab.size(); ++r) {
     const std::string_view bytes = vocab.bytes(r);
-    vocab_json[bytes_to_hf_unicode(bytes)] = r;
+    if (r) vocab_json += ',';
+    vocab_json += Json(bytes_to_hf_unicode(bytes)).dump();
+    vocab_json += ':';
+    vocab_json += std::to_string(r);
     if (bytes.size() < 2) continue;
     // The merge that creates token r: BPE of its bytes using only lower ranks
     // ends in exactly two parts.
@@ -74,9 +78,13 @@ std::string Tokenizer::to_hf_tokenizer_json() const {
         {"fuse_unk", false},
         {"byte_fallback", false},
         {"ignore_merges", true},
-        {"vocab", vocab_json},
+        {"vocab", "@VOCAB@"},
         {"merges", merges}}}};
-  return j.dump();
+  vocab_json += '}';
+  std::string out = j.dump();
+  const size_t at = out.find("\"@VOCAB@\"");
+  out.replace(at, 9, vocab_json);
+  return out;
 }
 
 }  // namespace quarry::tokenizer
