@@ -29,7 +29,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!back.ok() || back.value() != text) std::abort();
   const auto with_specials = tok().encode(text, quarry::tokenizer::Specials::kAll);
   auto back2 = tok().decode_bytes(with_specials);
-  if (!back2.ok() || back2.value() != text) std::abort();
+  // 200018 has two names; it decodes as <|reserved_200018|>.
+  std::string expected = text;
+  for (size_t p = 0; (p = expected.find("<|endofprompt|>", p)) != std::string::npos;) {
+    expected.replace(p, 15, "<|reserved_200018|>");
+    p += 19;
+  }
+  if (!back2.ok() || back2.value() != expected) std::abort();
 
   // The same bytes as little-endian 3-byte ids (some past the vocabulary).
   std::vector<TokenId> raw;

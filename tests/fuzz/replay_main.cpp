@@ -17,12 +17,18 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "replay: %s does not exist\n", argv[a]);
       return 1;
     }
-    for (const auto& entry : fs::recursive_directory_iterator(argv[a])) {
-      if (!entry.is_regular_file()) continue;
-      std::ifstream in(entry.path(), std::ios::binary);
+    auto replay = [&](const fs::path& path) {
+      std::ifstream in(path, std::ios::binary);
       std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
       LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
       ++n;
+    };
+    if (fs::is_regular_file(argv[a])) {
+      replay(argv[a]);
+      continue;
+    }
+    for (const auto& entry : fs::recursive_directory_iterator(argv[a])) {
+      if (entry.is_regular_file()) replay(entry.path());
     }
   }
   std::printf("replayed %zu inputs\n", n);

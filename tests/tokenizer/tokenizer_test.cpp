@@ -50,6 +50,13 @@ TEST(Pretokenizer, WhitespaceIsUnicodeWhiteSpaceExactly) {
   EXPECT_EQ(tok().encode_ordinary("x\xEF\xBB\xBF\xEF\xBB\xBFy"), (std::vector<TokenId>{87, 135153, 88}));
 }
 
+TEST(Pretokenizer, KnowsLettersNewerThanPcre2sUnicodeTables) {
+  // U+0897 (a mark added in Unicode 16) joins the word piece, as in tiktoken.
+  EXPECT_EQ(tok().encode_ordinary("\u0897's"), (std::vector<TokenId>{156, 95, 245, 885}));
+  // U+1C89 (Lu, Unicode 16) followed by a lowercase letter is one word piece.
+  EXPECT_EQ(pieces("\u1C89a b").size(), 2u);
+}
+
 TEST(Pretokenizer, CoversTextEvenWithInvalidUtf8) {
   const std::string text = "ab\xFF\xFE cd\xE4\xB8 \x80xyz  ";
   std::string joined;
