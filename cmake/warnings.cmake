@@ -1,5 +1,8 @@
 # Project-wide warnings: every target is built with -Wall -Wextra -Werror.
-add_compile_options(-Wall -Wextra -Werror -Wshadow=local -Wnon-virtual-dtor)
+add_compile_options(-Wall -Wextra -Werror -Wnon-virtual-dtor)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  add_compile_options(-Wshadow=local)
+endif()
 
 # quarry_module(NAME SOURCES... DEPS ...): one static library per src/ folder.
 function(quarry_module name)

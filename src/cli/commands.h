@@ -11,11 +11,16 @@ namespace CLI {
 class App;
 }
 
+namespace quarry::model {
+class GptOssForward;
+}
+
 namespace quarry::cli {
 
 void add_tokenize_commands(CLI::App& app);  // tokenize, detokenize
 void add_harmony_commands(CLI::App& app);   // harmony render, harmony parse
 void add_demo_command(CLI::App& app);       // demo: render + tokenize a sample chat
+void add_model_commands(CLI::App& app);     // logits, generate
 
 // Loads --tokenizer PATH; when empty, $QUARRY_TOKENIZER, then the rank table
 // installed beside the binary (share/quarry/o200k_base.tiktoken).
@@ -32,5 +37,12 @@ Result<Json> harmony_render_line(const tokenizer::Tokenizer& tok, const Json& in
 // One JSON line of `quarry harmony parse`: {"completion_ids": [...]} ->
 // {"messages": [...], "openai": {...}}.
 Result<Json> harmony_parse_line(const tokenizer::Tokenizer& tok, const Json& input);
+
+// One JSON line of `quarry logits`: {"input_ids": [...], "positions": [...]}
+// -> {"logits": [[...], ...]} (positions index input_ids; absent = all).
+Result<Json> logits_line(model::GptOssForward& fwd, const Json& input);
+// One JSON line of `quarry generate --jsonl`: {"input_ids": [...], "max_tokens": N}
+// -> {"new_tokens": [...]} (greedy, ties to the lowest id, no EOS stop).
+Result<Json> generate_line(model::GptOssForward& fwd, const Json& input);
 
 }  // namespace quarry::cli

@@ -84,8 +84,9 @@ TEST(HarmonyParseLine, BadInput) {
   EXPECT_EQ(parse_error(R"({"completion_text": 5})"), "completion_text: expected a string");
   EXPECT_EQ(parse_error(R"({"completion_ids": [], "strict": 1})"),
             "strict: expected true or false");
-  EXPECT_EQ(parse_error(R"({})"),
-            "expected \"completion_ids\" (an array of token ids) or \"completion_text\" (a string)");
+  EXPECT_EQ(
+      parse_error(R"({})"),
+      "expected \"completion_ids\" (an array of token ids) or \"completion_text\" (a string)");
 }
 
 }  // namespace

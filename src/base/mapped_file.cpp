@@ -1,0 +1,125 @@
+#include "base/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace quarry {
+namespace {
+
+std::string os_error(const std::string& path, const char* what) {
+  return path + ": " + what + ": " + std::strerror(errno);
+}
+
+uint64_t page_size() {
+  static const uint64_t size = [] {
+    const long p = ::sysconf(_SC_PAGESIZE);
+    return p > 0 ? static_cast<uint64_t>(p) : uint64_t{4096};
+  }();
+  return size;
+}
+
+}  // namespace
+
+Result<MappedFile> MappedFile::open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(os_error(path, "cannot open"));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    std::string msg = os_error(path, "cannot stat");
+    ::close(fd);
+    return make_error(std::move(msg));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(path + ": not a regular file");
+  }
+  MappedFile file;
+  file.path_ = path;
+  file.size_ = static_cast<uint64_t>(st.st_size);
+  if (file.size_ > 0) {
+    void* p = ::mmap(nullptr, static_cast<size_t>(file.size_), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      std::string msg = os_error(path, "cannot mmap");
+      ::close(fd);
+      return make_error(std::move(msg));
+    }
+    file.data_ = static_cast<const uint8_t*>(p);
+  }
+  ::close(fd);  // the mapping keeps the file alive
+  return file;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      path_(std::move(other.path_)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    reset();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() { reset(); }
+
+void MappedFile::reset() {
+  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), static_cast<size_t>(size_));
+  data_ = nullptr;
+  size_ = 0;
+}
+
+Status MappedFile::advise(int advice, const char* what, uint64_t offset, uint64_t length) const {
+  if (data_ == nullptr || offset >= size_) return Status::Ok();
+  const uint64_t end = length > size_ - offset ? size_ : offset + length;
+  const uint64_t start = offset - offset % page_size();
+  if (::madvise(const_cast<uint8_t*>(data_) + start, static_cast<size_t>(end - start), advice) !=
+      0) {
+    return make_error(os_error(path_, what) + " (bytes " + std::to_string(start) + ".." +
+                      std::to_string(end) + ")");
+  }
+  return Status::Ok();
+}
+
+Status MappedFile::advise_sequential(uint64_t offset, uint64_t length) const {
+  return advise(MADV_SEQUENTIAL, "madvise(MADV_SEQUENTIAL)", offset, length);
+}
+
+Status MappedFile::advise_random(uint64_t offset, uint64_t length) const {
+  return advise(MADV_RANDOM, "madvise(MADV_RANDOM)", offset, length);
+}
+
+Status MappedFile::advise_willneed(uint64_t offset, uint64_t length) const {
+  return advise(MADV_WILLNEED, "madvise(MADV_WILLNEED)", offset, length);
+}
+
+Status MappedFile::populate(uint64_t offset, uint64_t length) const {
+  if (data_ == nullptr || offset >= size_) return Status::Ok();
+#if defined(__linux__)
+#ifndef MADV_POPULATE_READ
+  constexpr int MADV_POPULATE_READ = 22;  // Linux 5.14 uapi value; older headers lack it
+#endif
+  if (advise(MADV_POPULATE_READ, "madvise(MADV_POPULATE_READ)", offset, length).ok()) {
+    return Status::Ok();
+  }
+  // EINVAL on kernels before 5.14: fall back below.
+#endif
+  Status st = advise_willneed(offset, length);
+  if (!st.ok()) return st;
+  const uint64_t end = length > size_ - offset ? size_ : offset + length;
+  volatile uint8_t sink = 0;
+  for (uint64_t p = offset; p < end; p += page_size()) sink = sink + data_[p];
+  (void)sink;
+  return Status::Ok();
+}
+
+}  // namespace quarry

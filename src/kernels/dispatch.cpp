@@ -1,0 +1,104 @@
+// The op table registry: `ref` today; AVX-512 / AMX variants register here
+// with a CPU-feature predicate and are preferred in the order listed.
+#include <cstdlib>
+#include <string>
+
+#include "kernels/ops.h"
+#include "kernels/ref/ref_kernels.h"
+
+namespace quarry::kernels {
+namespace {
+
+Ops make_ref_ops() {
+  Ops o;
+  o.isa = "ref";
+  o.bf16_to_f32 = ref::bf16_to_f32;
+  o.f16_to_f32 = ref::f16_to_f32;
+  o.matmul_f32_bf16w = ref::matmul_f32_bf16w;
+  o.matmul_f32_f16w = ref::matmul_f32_f16w;
+  o.matmul_f32_f32w = ref::matmul_f32_f32w;
+  o.moe_matmul_f32_mxfp4w = ref::moe_matmul_f32_mxfp4w;
+  o.rmsnorm_f32 = ref::rmsnorm_f32;
+  o.rope_yarn_f32 = ref::rope_yarn_f32;
+  o.attention_sink_swa_f32 = ref::attention_sink_swa_f32;
+  o.swiglu_clamp_f32 = ref::swiglu_clamp_f32;
+  o.topk_softmax_f32 = ref::topk_softmax_f32;
+  o.axpy_f32 = ref::axpy_f32;
+  return o;
+}
+
+struct Variant {
+  const Ops* ops;
+  bool (*supported)();
+};
+
+bool always() { return true; }
+
+// Best first. A future entry: {&avx512_ops(), cpu_has_avx512}.
+const std::vector<Variant>& variants() {
+  static const std::vector<Variant> v = {{&ref_ops(), always}};
+  return v;
+}
+
+}  // namespace
+
+const char* elem_type_name(ElemType t) {
+  switch (t) {
+    case ElemType::kF32:
+      return "F32";
+    case ElemType::kBF16:
+      return "BF16";
+    case ElemType::kF16:
+      return "F16";
+  }
+  return "?";
+}
+
+void dense_row_to_f32(const Ops& ops, const DenseMatrix& w, size_t r, float* y) {
+  const uint8_t* p = w.row_ptr(r);
+  switch (w.type) {
+    case ElemType::kBF16:
+      return ops.bf16_to_f32(reinterpret_cast<const uint16_t*>(p), w.d_in, y);
+    case ElemType::kF16:
+      return ops.f16_to_f32(reinterpret_cast<const uint16_t*>(p), w.d_in, y);
+    case ElemType::kF32: {
+      const float* f = reinterpret_cast<const float*>(p);
+      for (size_t i = 0; i < w.d_in; ++i) y[i] = f[i];
+      return;
+    }
+  }
+}
+
+const Ops& ref_ops() {
+  static const Ops ops = make_ref_ops();
+  return ops;
+}
+
+std::vector<std::string_view> available_isas() {
+  std::vector<std::string_view> names;
+  for (const Variant& v : variants()) {
+    if (v.supported()) names.emplace_back(v.ops->isa);
+  }
+  return names;
+}
+
+Result<const Ops*> find_ops(std::string_view isa) {
+  for (const Variant& v : variants()) {
+    if (isa == v.ops->isa && v.supported()) return v.ops;
+  }
+  std::string list;
+  for (std::string_view n : available_isas()) list += (list.empty() ? "" : ", ") + std::string(n);
+  return make_error("QUARRY_ISA=" + std::string(isa) +
+                    ": no such kernel variant on this CPU (available: " + list + ")");
+}
+
+Result<const Ops*> ops_from_env() {
+  const char* env = std::getenv("QUARRY_ISA");
+  if (env != nullptr && *env != '\0') return find_ops(env);
+  for (const Variant& v : variants()) {
+    if (v.supported()) return v.ops;
+  }
+  return &ref_ops();
+}
+
+}  // namespace quarry::kernels

@@ -1,0 +1,43 @@
+#include "model/gpt_oss_model.h"
+
+#include <filesystem>
+
+#include "formats/gguf.h"
+#include "formats/model_files.h"
+
+namespace quarry::model {
+
+Result<std::unique_ptr<GptOssModel>> GptOssModel::create(
+    GptOssConfig config, std::unique_ptr<formats::TensorSource> source) {
+  auto weights = bind_weights(config, *source);
+  if (!weights.ok()) return weights.error();
+  std::unique_ptr<GptOssModel> m(new GptOssModel());
+  m->config_ = std::move(config);
+  m->source_ = std::move(source);
+  m->weights_ = std::move(weights.value());
+  return m;
+}
+
+Result<std::unique_ptr<GptOssModel>> load_model(const std::string& path) {
+  auto kind = formats::detect_model_files(path);
+  if (!kind.ok()) return kind.error();
+  if (*kind == formats::ModelFileKind::kGguf) {
+    auto g = formats::GgufFile::open(path);
+    if (!g.ok()) return g.error();
+    auto config = config_from_gguf(*g);
+    if (!config.ok()) return config.error();
+    return GptOssModel::create(std::move(config.value()),
+                               std::make_unique<formats::GgufFile>(std::move(g.value())));
+  }
+  // A directory, or a lone .safetensors file with config.json beside it.
+  const std::string dir = *kind == formats::ModelFileKind::kHfDirectory
+                              ? path
+                              : std::filesystem::path(path).parent_path().string();
+  auto config = load_hf_config(dir.empty() ? "." : dir);
+  if (!config.ok()) return config.error();
+  auto source = formats::open_tensor_source(path);
+  if (!source.ok()) return source.error();
+  return GptOssModel::create(std::move(config.value()), std::move(source.value()));
+}
+
+}  // namespace quarry::model

@@ -1,0 +1,36 @@
+// A loaded gpt-oss model: its config, the tensor source that owns the mapped
+// file(s), and the weights bound in place over them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "formats/tensor.h"
+#include "model/gpt_oss_config.h"
+#include "model/gpt_oss_weights.h"
+
+namespace quarry::model {
+
+class GptOssModel {
+ public:
+  // Binds the weights of `source` (checked against `config`).
+  static Result<std::unique_ptr<GptOssModel>> create(GptOssConfig config,
+                                                     std::unique_ptr<formats::TensorSource> source);
+
+  const GptOssConfig& config() const { return config_; }
+  const GptOssWeights& weights() const { return *weights_; }
+  const formats::TensorSource& source() const { return *source_; }
+
+ private:
+  GptOssModel() = default;
+  GptOssConfig config_;
+  std::unique_ptr<formats::TensorSource> source_;
+  std::unique_ptr<GptOssWeights> weights_;
+};
+
+// A directory -> Hugging Face checkpoint (config.json, generation_config.json,
+// model.safetensors or an index with shards); a `.gguf` file -> GGUF.
+Result<std::unique_ptr<GptOssModel>> load_model(const std::string& path);
+
+}  // namespace quarry::model

@@ -1,0 +1,39 @@
+// Helpers for the kernel tests: seeded random data and naive fp64 references.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "kernels/numeric.h"
+
+namespace quarry::kernels::testing {
+
+inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+inline std::vector<uint8_t> random_bytes(size_t n, uint32_t seed, int lo = 0, int hi = 255) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<uint8_t> v(n);
+  for (uint8_t& x : v) x = static_cast<uint8_t>(d(rng));
+  return v;
+}
+
+// HF block (16 code bytes + scale) -> ggml block_mxfp4 (17 bytes).
+inline void hf_to_ggml_block(const uint8_t* codes, uint8_t scale, uint8_t* out) {
+  uint8_t c[32];
+  for (int j = 0; j < 16; ++j) {
+    c[2 * j] = codes[j] & 0x0F;
+    c[2 * j + 1] = codes[j] >> 4;
+  }
+  out[0] = scale;
+  for (int j = 0; j < 16; ++j) out[1 + j] = static_cast<uint8_t>(c[j] | (c[j + 16] << 4));
+}
+
+}  // namespace quarry::kernels::testing
