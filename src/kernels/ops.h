@@ -31,47 +31,48 @@ struct Ops {
   const char* isa = "";
 
   // --- conversions: y[i] = float(x[i]) ---
-  void (*bf16_to_f32)(const uint16_t* x, size_t n, float* y);
-  void (*f16_to_f32)(const uint16_t* x, size_t n, float* y);
+  void (*bf16_to_f32)(const uint16_t* x, size_t n, float* y) = nullptr;
+  void (*f16_to_f32)(const uint16_t* x, size_t n, float* y) = nullptr;
 
   // --- y = x W^T + b ---
   // x: [n_tok][ldx] f32 (its first w.d_in columns are read); y: [n_tok][ldy];
   // y[t][r] = bias[r] + sum_i x[t][i] * W[r][i] for r < w.n_rows; bias may be null.
   void (*matmul_f32_bf16w)(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
-                           const float* bias, float* y, size_t ldy);
+                           const float* bias, float* y, size_t ldy) = nullptr;
   void (*matmul_f32_f16w)(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
-                          const float* bias, float* y, size_t ldy);
+                          const float* bias, float* y, size_t ldy) = nullptr;
   void (*matmul_f32_f32w)(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
-                          const float* bias, float* y, size_t ldy);
+                          const float* bias, float* y, size_t ldy) = nullptr;
   // The same for an MXFP4 matrix of either block layout (one expert's gate,
   // up or down projection applied to the tokens routed to it).
   void (*moe_matmul_f32_mxfp4w)(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
-                                const float* bias, float* y, size_t ldy);
+                                const float* bias, float* y, size_t ldy) = nullptr;
 
   // --- elementwise / per row ---
   // y[t] = x[t] / sqrt(mean(x[t]^2) + eps) * g; x, y: [n_tok][d_model] (may alias).
   void (*rmsnorm_f32)(const float* x, size_t n_tok, size_t d_model, const float* g, float eps,
-                      float* y);
+                      float* y) = nullptr;
   // In place on x: [n_head][d_head]; half-split pairs (i, i + d_head/2):
   // x[i] <- x[i] cos[i] - x[i+h] sin[i], x[i+h] <- x[i+h] cos[i] + x[i] sin[i];
   // cos/sin: [d_head/2], the YaRN concentration already multiplied in.
-  void (*rope_yarn_f32)(float* x, size_t n_head, size_t d_head, const float* cos, const float* sin);
+  void (*rope_yarn_f32)(float* x, size_t n_head, size_t d_head, const float* cos,
+                        const float* sin) = nullptr;
   // One query token at absolute position `pos` against keys 0..pos of its
   // sequence (minus those outside the window): for heads [head_begin, head_end)
   // out[h] = sum_t w_t v[t] with w_t = exp(s_t) / (exp(sinks[h]) + sum exp(s_t')),
   // s_t = scale * q[h].k[t]. q, out: [n_head][d_head].
   void (*attention_sink_swa_f32)(const float* q, const KvLayerView& kv, size_t pos,
                                  const float* sinks, const AttentionShape& shape, size_t head_begin,
-                                 size_t head_end, float* out);
+                                 size_t head_end, float* out) = nullptr;
   // out[i] = min(g, limit) * sigmoid(alpha min(g, limit)) * (clamp(u, -limit, limit) + 1).
   void (*swiglu_clamp_f32)(const float* gate, const float* up, size_t n, float alpha, float limit,
-                           float* out);
+                           float* out) = nullptr;
   // The k largest of logits[n_expert] (descending; ties -> lower id) and the
   // softmax over those k logits only.
   void (*topk_softmax_f32)(const float* logits, size_t n_expert, size_t k, int32_t* ids,
-                           float* weights);
+                           float* weights) = nullptr;
   // y[i] += a * x[i]
-  void (*axpy_f32)(float a, const float* x, size_t n, float* y);
+  void (*axpy_f32)(float a, const float* x, size_t n, float* y) = nullptr;
 };
 
 // y = x W^T + b through the entry for w.type.

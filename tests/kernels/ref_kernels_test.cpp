@@ -230,6 +230,24 @@ TEST_P(OpsTest, AttentionSinkSlidingWindowPaged) {
   }
 }
 
+TEST_P(OpsTest, EveryEntryFilled) {
+  const Ops& o = ops();
+  const void* entries[] = {reinterpret_cast<const void*>(o.bf16_to_f32),
+                           reinterpret_cast<const void*>(o.f16_to_f32),
+                           reinterpret_cast<const void*>(o.matmul_f32_bf16w),
+                           reinterpret_cast<const void*>(o.matmul_f32_f16w),
+                           reinterpret_cast<const void*>(o.matmul_f32_f32w),
+                           reinterpret_cast<const void*>(o.moe_matmul_f32_mxfp4w),
+                           reinterpret_cast<const void*>(o.rmsnorm_f32),
+                           reinterpret_cast<const void*>(o.rope_yarn_f32),
+                           reinterpret_cast<const void*>(o.attention_sink_swa_f32),
+                           reinterpret_cast<const void*>(o.swiglu_clamp_f32),
+                           reinterpret_cast<const void*>(o.topk_softmax_f32),
+                           reinterpret_cast<const void*>(o.axpy_f32)};
+  for (const void* e : entries) EXPECT_NE(e, nullptr);
+  EXPECT_EQ(std::string_view(o.isa), GetParam());
+}
+
 TEST(Dispatch, RefAlwaysAvailableAndEnvOverride) {
   const auto isas = available_isas();
   ASSERT_FALSE(isas.empty());
