@@ -47,8 +47,8 @@ int run_demo(const tokenizer::Tokenizer& tok) {
   auto text = harmony::prompt_text(tok, *ids);
   std::cout << "== Sample chat request (OpenAI style)\n" << kSampleRequest << "\n\n";
   std::cout << "== Harmony prompt (" << ids->size() << " o200k_harmony tokens)\n"
-            << (text.ok() ? *text : text.message()) << "\n\n== Token ids\n" << Json(*ids).dump()
-            << "\n\n";
+            << (text.ok() ? *text : text.message()) << "\n\n== Token ids\n"
+            << Json(*ids).dump() << "\n\n";
 
   std::cout << "== Streaming a sample completion through the harmony parser\n";
   harmony::StreamParser parser(tok, harmony::ParseMode::kLenient);

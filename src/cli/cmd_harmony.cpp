@@ -38,7 +38,8 @@ void add_harmony_commands(CLI::App& app) {
   add_jsonl_subcommand(*harmony, "render",
                        "{\"request\": {...}, \"options\": {...}} -> {\"prompt\", \"ids\"}",
                        &harmony_render_line);
-  add_jsonl_subcommand(*harmony, "parse", "{\"completion_ids\": [...]} -> {\"messages\", \"openai\"}",
+  add_jsonl_subcommand(*harmony, "parse",
+                       "{\"completion_ids\": [...]} -> {\"messages\", \"openai\"}",
                        &harmony_parse_line);
 }
 

@@ -118,7 +118,8 @@ void StreamParser::push(TokenId id, std::vector<ParseEvent>& events) {
     }
   }
   stop_reason_ = stop;
-  if (stop != StopReason::kNone) events.emplace_back(std::in_place_type<StopEvent>, StopEvent{stop});
+  if (stop != StopReason::kNone)
+    events.emplace_back(std::in_place_type<StopEvent>, StopEvent{stop});
 }
 
 void StreamParser::finish(std::vector<ParseEvent>& events) { end_of_stream(std::nullopt, events); }
@@ -164,7 +165,8 @@ void StreamParser::recover_header(TokenId terminator, std::vector<ParseEvent>& e
     start_content(std::move(parsed->header), events);
     if (parsed->leftover) {
       current_.content = std::move(*parsed->leftover);
-      events.emplace_back(std::in_place_type<ContentDeltaEvent>, ContentDeltaEvent{current_.content});
+      events.emplace_back(std::in_place_type<ContentDeltaEvent>,
+                          ContentDeltaEvent{current_.content});
     }
     end_message(terminator, events);
   }
@@ -212,7 +214,8 @@ void StreamParser::end_message(std::optional<TokenId> terminator, std::vector<Pa
   events.emplace_back(std::in_place_type<MessageEndEvent>, MessageEndEvent{done, terminator});
   const std::optional<std::string>& to = done.header.recipient;
   if (done.header.role == kRoleAssistant && to && to->starts_with(kFunctionsPrefix)) {
-    events.emplace_back(std::in_place_type<ToolCallEvent>, ToolCallEvent{*to, to->substr(kFunctionsPrefix.size()), done.content});
+    events.emplace_back(std::in_place_type<ToolCallEvent>,
+                        ToolCallEvent{*to, to->substr(kFunctionsPrefix.size()), done.content});
   }
   current_ = ParsedMessage{};
   state_ = State::kExpectStart;

@@ -166,10 +166,12 @@ Result<Tokenizer> Tokenizer::from_hf_tokenizer_json_text(std::string_view text,
     tokens[id] = bytes;
   }
   for (uint32_t id = 0; id < kNumMergeable; ++id) {
-    if (!seen[id]) return make_error(origin + ": model.vocab has no token for id " + std::to_string(id));
+    if (!seen[id])
+      return make_error(origin + ": model.vocab has no token for id " + std::to_string(id));
   }
   if (j.contains("added_tokens")) {
-    if (!j["added_tokens"].is_array()) return make_error(origin + ": added_tokens must be an array");
+    if (!j["added_tokens"].is_array())
+      return make_error(origin + ": added_tokens must be an array");
     size_t i = 0;
     for (const auto& t : j["added_tokens"]) {
       const std::string where = origin + ": added_tokens[" + std::to_string(i++) + "]";

@@ -23,7 +23,8 @@ constexpr const char* kNewM =
     "\\x{113E2}\\x{11F00}-\\x{11F01}\\x{11F03}\\x{11F34}-\\x{11F3A}\\x{11F3E}-\\x{11F42}\\x{11F5A}"
     "\\x{13440}\\x{13447}-\\x{13455}\\x{1611E}-\\x{1612F}\\x{1E08F}\\x{1E4EC}-\\x{1E4EF}\\x{1E5EE}-"
     "\\x{1E5EF}";
-constexpr const char* kNewLu = "\\x{1C89}\\x{A7CB}-\\x{A7CC}\\x{A7DA}\\x{A7DC}\\x{10D50}-\\x{10D65}";
+constexpr const char* kNewLu =
+    "\\x{1C89}\\x{A7CB}-\\x{A7CC}\\x{A7DA}\\x{A7DC}\\x{10D50}-\\x{10D65}";
 constexpr const char* kNewLl =
     "\\x{1C8A}\\x{A7CD}\\x{A7DB}\\x{10D70}-\\x{10D85}\\x{1DF25}-\\x{1DF2A}";
 constexpr const char* kNewLm =
@@ -36,7 +37,8 @@ constexpr const char* kNewLo =
     "\\x{1B155}\\x{1E4D0}-\\x{1E4EA}\\x{1E5D0}-\\x{1E5ED}\\x{1E5F0}\\x{2B739}\\x{2EBF0}-\\x{2EE5D}"
     "\\x{31350}-\\x{323AF}";
 constexpr const char* kNewN =
-    "\\x{10D40}-\\x{10D49}\\x{116D0}-\\x{116E3}\\x{11BF0}-\\x{11BF9}\\x{11F50}-\\x{11F59}\\x{16130}-"
+    "\\x{10D40}-\\x{10D49}\\x{116D0}-\\x{116E3}\\x{11BF0}-\\x{11BF9}\\x{11F50}-\\x{11F59}\\x{16130}"
+    "-"
     "\\x{16139}\\x{16D70}-\\x{16D79}\\x{1CCF0}-\\x{1CCF9}\\x{1D2C0}-\\x{1D2D3}\\x{1E4F0}-\\x{1E4F9}"
     "\\x{1E5F1}-\\x{1E5FA}";
 
@@ -47,16 +49,16 @@ std::string build_pattern() {
   const std::string new_l = std::string(kNewLu) + kNewLl + kNewLm + kNewLo;
   const std::string letter = "\\p{L}" + new_l;  // inside a class
   const std::string number = "\\p{N}" + std::string(kNewN);
-  const std::string upper = "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}" + std::string(kNewLu) + kNewLm + kNewLo +
-                            kNewM + "]";
+  const std::string upper =
+      "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}" + std::string(kNewLu) + kNewLm + kNewLo + kNewM + "]";
   const std::string lower =
       "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}" + std::string(kNewLl) + kNewLm + kNewLo + kNewM + "]";
   const std::string contraction = "(?i:'s|'t|'re|'ve|'m|'ll|'d)?";
   const std::string prefix = "[^\\r\\n" + letter + number + "]?";
-  return prefix + upper + "*" + lower + "+" + contraction +    // 1: word, lower tail
+  return prefix + upper + "*" + lower + "+" + contraction +        // 1: word, lower tail
          "|" + prefix + upper + "+" + lower + "*" + contraction +  // 2: word, upper run
          "|[" + number + "]{1,3}" +                                // 3: digits
-         "| ?[^" + ws + letter + number + "]+[\\r\\n/]*" +            // 4: punctuation
+         "| ?[^" + ws + letter + number + "]+[\\r\\n/]*" +         // 4: punctuation
          "|" + s + "*[\\r\\n]+" +                                  // 5: newlines
          "|" + s + "+(?!" + not_s + ")" +                          // 6: spaces before a word
          "|" + s + "+";                                            // 7: other whitespace
@@ -85,9 +87,9 @@ Pretokenizer::Pretokenizer() : code_(std::make_unique<Code>()) {
   int err = 0;
   PCRE2_SIZE err_off = 0;
   const std::string& p = pattern();
-  code_->re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.data()), p.size(),
-                            PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &err_off,
-                            nullptr);
+  code_->re =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.data()), p.size(),
+                    PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &err_off, nullptr);
   if (!code_->re) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof msg);
@@ -99,13 +101,13 @@ Pretokenizer::Pretokenizer() : code_(std::make_unique<Code>()) {
 
 Pretokenizer::~Pretokenizer() = default;
 
-bool Pretokenizer::next_match(std::string_view text, size_t pos, size_t& begin,
-                              size_t& end) const {
+bool Pretokenizer::next_match(std::string_view text, size_t pos, size_t& begin, size_t& end) const {
   thread_local ThreadMatchData tmd;
   if (!tmd.md) tmd.md = pcre2_match_data_create(1, nullptr);
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  const int rc = code_->jit ? pcre2_jit_match(code_->re, subject, text.size(), pos, 0, tmd.md, nullptr)
-                            : pcre2_match(code_->re, subject, text.size(), pos, 0, tmd.md, nullptr);
+  const int rc = code_->jit
+                     ? pcre2_jit_match(code_->re, subject, text.size(), pos, 0, tmd.md, nullptr)
+                     : pcre2_match(code_->re, subject, text.size(), pos, 0, tmd.md, nullptr);
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   if (rc < 0) {
     // JIT stack exhausted on a pathological piece: retry with the interpreter.

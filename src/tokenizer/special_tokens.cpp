@@ -7,16 +7,26 @@ namespace {
 
 const char* named(uint32_t id) {
   switch (id) {
-    case 199998: return "<|startoftext|>";
-    case 199999: return "<|endoftext|>";
-    case 200002: return "<|return|>";
-    case 200003: return "<|constrain|>";
-    case 200005: return "<|channel|>";
-    case 200006: return "<|start|>";
-    case 200007: return "<|end|>";
-    case 200008: return "<|message|>";
-    case 200012: return "<|call|>";
-    default: return nullptr;
+    case 199998:
+      return "<|startoftext|>";
+    case 199999:
+      return "<|endoftext|>";
+    case 200002:
+      return "<|return|>";
+    case 200003:
+      return "<|constrain|>";
+    case 200005:
+      return "<|channel|>";
+    case 200006:
+      return "<|start|>";
+    case 200007:
+      return "<|end|>";
+    case 200008:
+      return "<|message|>";
+    case 200012:
+      return "<|call|>";
+    default:
+      return nullptr;
   }
 }
 
@@ -46,8 +56,8 @@ std::optional<uint32_t> special_from_text(std::string_view text) {
     return id;
   }
   if (name == "endofprompt") return 200018;
-  for (uint32_t id : {199998u, 199999u, 200002u, 200003u, 200005u, 200006u, 200007u, 200008u,
-                      200012u}) {
+  for (uint32_t id :
+       {199998u, 199999u, 200002u, 200003u, 200005u, 200006u, 200007u, 200008u, 200012u}) {
     if (text == named(id)) return id;
   }
   return std::nullopt;

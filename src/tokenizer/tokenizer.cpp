@@ -39,7 +39,7 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, Specials allowed) 
   if (allowed == Specials::kNone) return encode_ordinary(text);
   std::vector<TokenId> out;
   out.reserve(text.size() / 3 + 4);
-  size_t done = 0;   // text[0, done) is encoded
+  size_t done = 0;  // text[0, done) is encoded
   size_t search = 0;
   for (;;) {
     const size_t open = text.find("<|", search);

@@ -75,6 +75,9 @@ class Tokenizer {
   // A Hugging Face tokenizer.json for this vocabulary (vocab, derived merges,
   // the o200k pre-tokenizer, added special tokens), as the gpt-oss release ships.
   std::string to_hf_tokenizer_json() const;
+  // The GGUF vocabulary (`tokenizer.ggml.tokens`, index = id, 201088 entries):
+  // mergeable tokens in GPT-2's byte->unicode form, specials as their text.
+  std::vector<std::string> gguf_token_strings() const;
 
   // Split of `text` into pre-tokenization pieces (the o200k regex); exposed for
   // tests, fuzzing and the benchmark.

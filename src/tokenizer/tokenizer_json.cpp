@@ -48,42 +48,52 @@ std::string Tokenizer::to_hf_tokenizer_json() const {
                      {"normalized", false},
                      {"special", true}});
   }
-  Json j = {
-      {"version", "1.0"},
-      {"truncation", nullptr},
-      {"padding", nullptr},
-      {"added_tokens", added},
-      {"normalizer", nullptr},
-      {"pre_tokenizer",
-       {{"type", "Sequence"},
-        {"pretokenizers",
-         Json::array({{{"type", "Split"},
-                       {"pattern", {{"Regex", kHfPattern}}},
-                       {"behavior", "Isolated"},
-                       {"invert", false}},
-                      {{"type", "ByteLevel"},
-                       {"add_prefix_space", false},
-                       {"trim_offsets", true},
-                       {"use_regex", false}}})}}},
-      {"post_processor", nullptr},
-      {"decoder",
-       {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
-        {"use_regex", true}}},
-      {"model",
-       {{"type", "BPE"},
-        {"dropout", nullptr},
-        {"unk_token", nullptr},
-        {"continuing_subword_prefix", nullptr},
-        {"end_of_word_suffix", nullptr},
-        {"fuse_unk", false},
-        {"byte_fallback", false},
-        {"ignore_merges", true},
-        {"vocab", "@VOCAB@"},
-        {"merges", merges}}}};
+  Json j = {{"version", "1.0"},
+            {"truncation", nullptr},
+            {"padding", nullptr},
+            {"added_tokens", added},
+            {"normalizer", nullptr},
+            {"pre_tokenizer",
+             {{"type", "Sequence"},
+              {"pretokenizers", Json::array({{{"type", "Split"},
+                                              {"pattern", {{"Regex", kHfPattern}}},
+                                              {"behavior", "Isolated"},
+                                              {"invert", false}},
+                                             {{"type", "ByteLevel"},
+                                              {"add_prefix_space", false},
+                                              {"trim_offsets", true},
+                                              {"use_regex", false}}})}}},
+            {"post_processor", nullptr},
+            {"decoder",
+             {{"type", "ByteLevel"},
+              {"add_prefix_space", true},
+              {"trim_offsets", true},
+              {"use_regex", true}}},
+            {"model",
+             {{"type", "BPE"},
+              {"dropout", nullptr},
+              {"unk_token", nullptr},
+              {"continuing_subword_prefix", nullptr},
+              {"end_of_word_suffix", nullptr},
+              {"fuse_unk", false},
+              {"byte_fallback", false},
+              {"ignore_merges", true},
+              {"vocab", "@VOCAB@"},
+              {"merges", merges}}}};
   vocab_json += '}';
   std::string out = j.dump();
   const size_t at = out.find("\"@VOCAB@\"");
   out.replace(at, 9, vocab_json);
+  return out;
+}
+
+std::vector<std::string> Tokenizer::gguf_token_strings() const {
+  std::vector<std::string> out;
+  out.reserve(kVocabSize);
+  for (TokenId id = 0; id < kVocabSize; ++id) {
+    out.push_back(id < kNumMergeable ? bytes_to_hf_unicode(token_bytes(id))
+                                     : std::string(token_bytes(id)));
+  }
   return out;
 }
 

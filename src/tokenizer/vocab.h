@@ -17,7 +17,9 @@ class Vocab {
   // on duplicates or empty tokens.
   bool build(const std::vector<std::string>& tokens, std::string& error);
 
-  uint32_t size() const { return static_cast<uint32_t>(offsets_.empty() ? 0 : offsets_.size() - 1); }
+  uint32_t size() const {
+    return static_cast<uint32_t>(offsets_.empty() ? 0 : offsets_.size() - 1);
+  }
   std::string_view bytes(uint32_t rank) const {
     return std::string_view(arena_.data() + offsets_[rank], offsets_[rank + 1] - offsets_[rank]);
   }

@@ -9,10 +9,10 @@ TEST(Utf8, ValidAndInvalid) {
   EXPECT_TRUE(is_valid(""));
   EXPECT_TRUE(is_valid("plain ascii"));
   EXPECT_TRUE(is_valid("\xC3\xA9\xE4\xB8\xAD\xF0\x9F\x98\x80"));  // é 中 😀
-  EXPECT_FALSE(is_valid("\xC0\xAF"));                               // overlong
-  EXPECT_FALSE(is_valid("\xED\xA0\x80"));                           // surrogate
-  EXPECT_FALSE(is_valid("\xF4\x90\x80\x80"));                       // > U+10FFFF
-  EXPECT_FALSE(is_valid("\xE4\xB8"));                               // truncated
+  EXPECT_FALSE(is_valid("\xC0\xAF"));                             // overlong
+  EXPECT_FALSE(is_valid("\xED\xA0\x80"));                         // surrogate
+  EXPECT_FALSE(is_valid("\xF4\x90\x80\x80"));                     // > U+10FFFF
+  EXPECT_FALSE(is_valid("\xE4\xB8"));                             // truncated
   EXPECT_FALSE(is_valid("\x80"));
 }
 

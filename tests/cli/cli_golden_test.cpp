@@ -35,8 +35,8 @@ RunResult run_quarry(const std::string& args, const std::string& input) {
   namespace fs = std::filesystem;
   static int counter = 0;
   const fs::path in_path =
-      fs::temp_directory_path() / ("quarry_cli_in_" + std::to_string(getpid()) + "_" +
-                                   std::to_string(counter++));
+      fs::temp_directory_path() /
+      ("quarry_cli_in_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
   std::ofstream(in_path, std::ios::binary) << input;
   const std::string cmd = std::string(QUARRY_BIN) + " " + args + " --tokenizer " +
                           QUARRY_RANKS_FILE + " < " + in_path.string();
@@ -72,7 +72,8 @@ TEST(CliGolden, TokenizeOrdinary) {
   std::vector<Json> in;
   for (const auto& r : rows) in.push_back({{"text", r["text"]}, {"allow_special", false}});
   const auto out = run_lines("tokenize --jsonl", in);
-  for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(out[i]["ids"], rows[i]["ids"]) << rows[i]["id"];
+  for (size_t i = 0; i < rows.size(); ++i)
+    EXPECT_EQ(out[i]["ids"], rows[i]["ids"]) << rows[i]["id"];
 }
 
 TEST(CliGolden, TokenizeWithSpecials) {

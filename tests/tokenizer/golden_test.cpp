@@ -57,7 +57,8 @@ TEST(TokenizerGolden, O200kBaseOrdinaryEncodeAndDecode) {
     const auto got = tok().encode_ordinary(text);
     if (got != want) {
       ++failures;
-      ADD_FAILURE() << row["id"] << " " << row["category"] << ": ids differ for " << Json(text).dump();
+      ADD_FAILURE() << row["id"] << " " << row["category"] << ": ids differ for "
+                    << Json(text).dump();
     }
     auto back = tok().decode(want);
     ASSERT_TRUE(back.ok()) << back.message();

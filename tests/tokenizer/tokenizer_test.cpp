@@ -45,9 +45,14 @@ TEST(Pretokenizer, SpecExamples) {
 
 TEST(Pretokenizer, WhitespaceIsUnicodeWhiteSpaceExactly) {
   // U+0085 (NEL) and U+3000 are White_Space; U+FEFF and U+200B are not.
-  EXPECT_EQ(pieces("a\xC2\x85\xC2\x85" "b"), (V{"a", "\xC2\x85", "\xC2\x85" "b"}));
+  EXPECT_EQ(pieces("a\xC2\x85\xC2\x85"
+                   "b"),
+            (V{"a", "\xC2\x85",
+               "\xC2\x85"
+               "b"}));
   EXPECT_EQ(pieces("x\xEF\xBB\xBF\xEF\xBB\xBFy").size(), 3u);
-  EXPECT_EQ(tok().encode_ordinary("x\xEF\xBB\xBF\xEF\xBB\xBFy"), (std::vector<TokenId>{87, 135153, 88}));
+  EXPECT_EQ(tok().encode_ordinary("x\xEF\xBB\xBF\xEF\xBB\xBFy"),
+            (std::vector<TokenId>{87, 135153, 88}));
 }
 
 TEST(Pretokenizer, KnowsLettersNewerThanPcre2sUnicodeTables) {
@@ -68,7 +73,7 @@ TEST(Pretokenizer, CoversTextEvenWithInvalidUtf8) {
 }
 
 TEST(Bpe, ScanAndHeapAgreeOnRandomPieces) {
-  const Vocab& vocab = [] () -> const Vocab& {
+  const Vocab& vocab = []() -> const Vocab& {
     static Vocab v;
     std::vector<std::string> toks;
     for (uint32_t r = 0; r < kNumMergeable; ++r) toks.emplace_back(tok().token_bytes(r));
@@ -176,7 +181,6 @@ TEST(Loaders, HfMergesAreDerivedForEveryMultiByteToken) {
   // two tokens whose concatenation is a token.
   const auto j = nlohmann::json::parse(json);
   EXPECT_EQ(j["model"]["merges"].size(), kNumMergeable - 256);
-
 }
 
 TEST(Loaders, GgufTokenList) {
@@ -198,7 +202,8 @@ TEST(Loaders, GgufTokenList) {
 TEST(Loaders, MalformedFilesGivePreciseErrors) {
   auto e1 = Tokenizer::from_tiktoken_text("IQ== 0\nIg== 2\n", "r.tiktoken");
   ASSERT_FALSE(e1.ok());
-  EXPECT_NE(e1.message().find("r.tiktoken:2: rank 2 out of order"), std::string::npos) << e1.message();
+  EXPECT_NE(e1.message().find("r.tiktoken:2: rank 2 out of order"), std::string::npos)
+      << e1.message();
   auto e2 = Tokenizer::from_tiktoken_text("I!== 0\n", "r.tiktoken");
   ASSERT_FALSE(e2.ok());
   EXPECT_NE(e2.message().find("r.tiktoken:1: invalid base64"), std::string::npos) << e2.message();
