@@ -48,7 +48,7 @@ void add_command(CLI::App& app, const std::string& name, const std::string& help
   CLI::App* sub = app.add_subcommand(name, help);
   sub->add_option("--tokenizer", *path, "tiktoken rank file, tokenizer.json or model directory");
   sub->add_flag("--jsonl", *jsonl, "JSON lines on stdin -> JSON lines on stdout (the default)");
-  sub->callback([path, fn, name] {
+  sub->callback([path, jsonl, fn, name] {
     auto tok = load_tokenizer(*path);
     if (!tok.ok()) {
       std::cerr << "quarry " << name << ": " << tok.message() << "\n";
