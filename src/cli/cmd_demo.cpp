@@ -70,10 +70,12 @@ int run_demo(const tokenizer::Tokenizer& tok) {
     }
   }
   const auto mapped = harmony::map_to_openai(parser.messages(), harmony::FinishReason::kStop);
-  std::cout << "\n== OpenAI chat completion message\n"
-            << harmony::openai_to_json(mapped).dump(2) << "\n\n"
-            << "This is a demo of the tokenizer and harmony libraries; the inference engine and\n"
-               "`quarry serve` come next.\n";
+  std::cout
+      << "\n== OpenAI chat completion message\n"
+      << harmony::openai_to_json(mapped).dump(2) << "\n\n"
+      << "This demo shows the tokenizer and harmony libraries. The exact gpt-oss forward\n"
+         "pass runs with `quarry logits|generate --model PATH --jsonl`; `quarry serve` comes\n"
+         "with a later issue.\n";
   return 0;
 }
 
