@@ -54,3 +54,12 @@ class [[nodiscard]] Status {
 };
 
 }  // namespace quarry
+
+// Inside a function returning Result<U> or Status: evaluates `expr` (a
+// Result<T>), returns its error, or moves its value into `lhs`.
+#define QUARRY_ASSIGN(lhs, expr)     \
+  do {                               \
+    auto r_ = (expr);                \
+    if (!r_.ok()) return r_.error(); \
+    lhs = std::move(r_.value());     \
+  } while (0)

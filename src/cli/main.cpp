@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   quarry::cli::add_tokenize_commands(app);
   quarry::cli::add_harmony_commands(app);
   quarry::cli::add_model_commands(app);
+  quarry::cli::add_convert_commands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -67,13 +67,6 @@ class Reader {
   const std::string& origin_;
 };
 
-#define QUARRY_ASSIGN(lhs, expr)     \
-  do {                               \
-    auto r_ = (expr);                \
-    if (!r_.ok()) return r_.error(); \
-    lhs = std::move(r_.value());     \
-  } while (0)
-
 Status read_rope(const Reader& top, const std::string& origin, GptOssConfig& c) {
   // Newer transformers write `rope_parameters` (with rope_theta inside);
   // original/config.json uses flat rope_scaling_factor / rope_ntk_* keys.

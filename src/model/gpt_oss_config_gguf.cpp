@@ -41,13 +41,6 @@ class Meta {
   std::string arch_;
 };
 
-#define QUARRY_ASSIGN(lhs, expr)     \
-  do {                               \
-    auto r_ = (expr);                \
-    if (!r_.ok()) return r_.error(); \
-    lhs = std::move(r_.value());     \
-  } while (0)
-
 }  // namespace
 
 Result<GptOssConfig> config_from_gguf(const formats::GgufFile& f) {

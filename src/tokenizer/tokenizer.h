@@ -78,6 +78,10 @@ class Tokenizer {
   // The GGUF vocabulary (`tokenizer.ggml.tokens`, index = id, 201088 entries):
   // mergeable tokens in GPT-2's byte->unicode form, specials as their text.
   std::vector<std::string> gguf_token_strings() const;
+  // The BPE merges that rebuild the ranks ("left right" in GPT-2's
+  // byte->unicode form, in rank order): tokenizer.json's model.merges and
+  // GGUF's tokenizer.ggml.merges.
+  std::vector<std::string> merges() const;
 
   // Split of `text` into pre-tokenization pieces (the o200k regex); exposed for
   // tests, fuzzing and the benchmark.

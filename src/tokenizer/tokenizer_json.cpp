@@ -15,29 +15,37 @@ constexpr const char* kHfPattern =
     "[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 }  // namespace
 
-std::string Tokenizer::to_hf_tokenizer_json() const {
-  using Json = nlohmann::ordered_json;
+std::vector<std::string> Tokenizer::merges() const {
   const Vocab& vocab = impl_->vocab;
-  // model.vocab is written by hand: ordered_json's insertion is linear per key.
-  std::string vocab_json = "{";
-  Json merges = Json::array();
+  std::vector<std::string> out;
   std::vector<uint32_t> parts;
   for (uint32_t r = 0; r < vocab.size(); ++r) {
     const std::string_view bytes = vocab.bytes(r);
-    if (r) vocab_json += ',';
-    vocab_json += Json(bytes_to_hf_unicode(bytes)).dump();
-    vocab_json += ':';
-    vocab_json += std::to_string(r);
     if (bytes.size() < 2) continue;
     // The merge that creates token r: BPE of its bytes using only lower ranks
     // ends in exactly two parts.
     parts.clear();
     bpe_encode(vocab, bytes, parts, r);
     if (parts.size() == 2) {
-      merges.push_back(bytes_to_hf_unicode(vocab.bytes(parts[0])) + " " +
-                       bytes_to_hf_unicode(vocab.bytes(parts[1])));
+      out.push_back(bytes_to_hf_unicode(vocab.bytes(parts[0])) + " " +
+                    bytes_to_hf_unicode(vocab.bytes(parts[1])));
     }
   }
+  return out;
+}
+
+std::string Tokenizer::to_hf_tokenizer_json() const {
+  using Json = nlohmann::ordered_json;
+  const Vocab& vocab = impl_->vocab;
+  // model.vocab is written by hand: ordered_json's insertion is linear per key.
+  std::string vocab_json = "{";
+  for (uint32_t r = 0; r < vocab.size(); ++r) {
+    if (r) vocab_json += ',';
+    vocab_json += Json(bytes_to_hf_unicode(vocab.bytes(r))).dump();
+    vocab_json += ':';
+    vocab_json += std::to_string(r);
+  }
+  const Json merges = this->merges();
   Json added = Json::array();
   for (uint32_t id = kNumMergeable; id < kVocabSize; ++id) {
     added.push_back({{"id", id},
