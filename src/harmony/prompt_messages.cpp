@@ -1,5 +1,6 @@
 #include "harmony/prompt_messages.h"
 
+#include "base/strings.h"
 #include "harmony/builtin_tools.h"
 #include "harmony/schema_ts.h"
 #include "harmony/tool_namespace.h"
@@ -11,15 +12,6 @@ constexpr std::string_view kChannelsLine =
     "# Valid channels: analysis, commentary, final. Channel must be included for every message.";
 constexpr std::string_view kFunctionsChannelLine =
     "Calls to these tools must go to the commentary channel: 'functions'.";
-
-std::string join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += sep;
-    out += parts[i];
-  }
-  return out;
-}
 
 // "# Response Formats" (OpenAI's format guide; the library has no API for it).
 // `json_object` gets a generic object schema so the model still sees the ask.

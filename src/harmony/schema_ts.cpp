@@ -4,6 +4,8 @@
 #include <set>
 #include <vector>
 
+#include "base/strings.h"
+
 namespace quarry::harmony {
 namespace {
 
@@ -54,15 +56,6 @@ std::string default_text(const Json& value, const Json& schema, bool enum_string
     if (!enum_string_as_json) return s;
   }
   return json_compact(value);
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += sep;
-    out += parts[i];
-  }
-  return out;
 }
 
 std::string render(const Json& schema, const std::string& indent, int depth);

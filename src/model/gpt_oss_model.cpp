@@ -4,6 +4,7 @@
 
 #include "formats/gguf.h"
 #include "formats/model_files.h"
+#include "formats/mxfp4.h"
 
 namespace quarry::model {
 
@@ -38,6 +39,22 @@ Result<std::unique_ptr<GptOssModel>> load_model(const std::string& path) {
   auto source = formats::open_tensor_source(path);
   if (!source.ok()) return source.error();
   return GptOssModel::create(std::move(config.value()), std::move(source.value()));
+}
+
+Status check_expert_scales(const GptOssModel& m) {
+  Status st = Status::Ok();
+  const WeightFormat format = m.weights().format;
+  for_each_tensor(m.config(), format, [&](const WeightSpec& s) {
+    if (!st.ok()) return;
+    const formats::TensorInfo* t = m.source().find(s.name);
+    if (t == nullptr) return;  // bind_weights has already checked the list
+    if (s.role == TensorRole::kGateUpScales || s.role == TensorRole::kDownScales) {
+      st = formats::mxfp4_check_hf_scales(*t);
+    } else if (s.kind == TensorKind::kMxfp4) {
+      st = formats::mxfp4_check_ggml_scales(*t);
+    }
+  });
+  return st;
 }
 
 }  // namespace quarry::model

@@ -33,4 +33,10 @@ class GptOssModel {
 // model.safetensors or an index with shards); a `.gguf` file -> GGUF.
 Result<std::unique_ptr<GptOssModel>> load_model(const std::string& path);
 
+// Reads every MXFP4 scale of the experts and fails on the first 255 (NaN in
+// OCP MXFP4), naming the tensor, the block and its byte offset. Opt-in
+// (`--check-weights`): it touches every expert page of a GGUF file, since its
+// scales sit between the codes.
+Status check_expert_scales(const GptOssModel& m);
+
 }  // namespace quarry::model
