@@ -73,6 +73,8 @@ TEST_F(ConvertCli, SynthBothFormatsAndConvertAgree) {
   EXPECT_NE(a.out.find("\"logits\""), std::string::npos) << a.out;
   EXPECT_EQ(a.out, b.out);
   EXPECT_EQ(a.out, c.out);
+  EXPECT_EQ(run("logits --jsonl --check-weights --model " + path("s.gguf"), kLogitsLine).out,
+            a.out);
 
   // Another seed gives other weights.
   const CliResult other = run("synth " + kSmall + " --seed 10 --out " + path("hf2"));
