@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -255,7 +256,10 @@ void generate_prompt(const GenerateArgs& a) {
   auto sampler = model::Sampler::create(sp);
   if (!sampler.ok()) fail(2, sampler.message());
 
+  const auto load_start = std::chrono::steady_clock::now();
   LoadedModel m = load_or_exit(a, "generate");
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   const model::GptOssConfig& c = m.fwd->config();
   if (c.n_vocab < tokenizer::kVocabSize) {
     fail(1, "the model's vocabulary (" + std::to_string(c.n_vocab) +
@@ -309,8 +313,10 @@ void generate_prompt(const GenerateArgs& a) {
     std::cout << "[raw output]\n" << (raw.ok() ? *raw : raw.message()) << "\n" << std::flush;
   }
   const model::DecodeStats& st = stats.value();
-  std::cerr << "quarry generate: prompt " << st.prompt_tokens << " tokens ("
-            << rate(st.prompt_tokens, st.prefill_seconds) << " prefill), generated "
+  char load_text[32];
+  std::snprintf(load_text, sizeof load_text, "%.2f s", load_seconds);
+  std::cerr << "quarry generate: load " << load_text << "; prompt " << st.prompt_tokens
+            << " tokens (" << rate(st.prompt_tokens, st.prefill_seconds) << " prefill), generated "
             << st.generated_tokens << " tokens (" << rate(st.decode_steps, st.decode_seconds)
             << " decode); stop: " << stop_text(st, *tok, a, c.max_position);
   if (sp.temperature > 0.0f) std::cerr << "; seed " << sp.seed;
