@@ -1,8 +1,9 @@
-// The op table registry: `ref` today; AVX-512 / AMX variants register here
-// with a CPU-feature predicate and are preferred in the order listed.
+// The op table registry: `avx2`, then `ref`; AVX-512 / AMX variants register
+// here with a CPU-feature predicate and are preferred in the order listed.
 #include <cstdlib>
 #include <string>
 
+#include "kernels/avx2/avx2_kernels.h"
 #include "kernels/ops.h"
 #include "kernels/ref/ref_kernels.h"
 
@@ -34,9 +35,11 @@ struct Variant {
 
 bool always() { return true; }
 
-// Best first. A future entry: {&avx512_ops(), cpu_has_avx512}.
+bool has_avx2() { return avx2::supported(); }
+
+// Best first; each entry is used only where its predicate holds.
 const std::vector<Variant>& variants() {
-  static const std::vector<Variant> v = {{&ref_ops(), always}};
+  static const std::vector<Variant> v = {{&avx2::ops(), has_avx2}, {&ref_ops(), always}};
   return v;
 }
 

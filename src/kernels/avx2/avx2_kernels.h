@@ -1,0 +1,15 @@
+// AVX2 (+F16C) kernels: the `avx2` op table. The matmuls follow the
+// reference's summation order exactly (lane i % 8, a multiply then an add per
+// element, the same final combination), so they give bit-identical results:
+// the exact mode stays exact at vector speed. Ops without an AVX2 version use
+// the reference.
+#pragma once
+
+#include "kernels/ops.h"
+
+namespace quarry::kernels::avx2 {
+
+bool supported();  // AVX2 and F16C on this CPU
+const Ops& ops();
+
+}  // namespace quarry::kernels::avx2

@@ -1,0 +1,195 @@
+// y = x W^T + b with AVX2: weights decoded 256 at a time into a buffer (BF16 by
+// a shift, F16 by F16C, MXFP4 by a byte shuffle on the nibbles), shared by up
+// to 4 tokens, each token accumulating 8 lanes with _mm256_mul_ps then
+// _mm256_add_ps, exactly like ref/matmul.cpp's scalar loop. No FMA: a fused
+// multiply-add rounds once where the reference rounds twice, and with FMA
+// enabled GCC would contract the multiply and add itself (-ffp-contract=fast
+// is its default), so the target leaves "fma" out.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/avx2/avx2_kernels.h"
+#include "kernels/numeric.h"
+#include "kernels/ref/ref_kernels.h"
+
+#define QUARRY_AVX2 __attribute__((target("avx2,f16c")))
+
+namespace quarry::kernels::avx2 {
+namespace {
+
+constexpr size_t kLanes = 8;
+constexpr size_t kTokTile = 4;
+constexpr size_t kChunk = 256;
+
+QUARRY_AVX2 inline void decode_bf16(const uint16_t* x, size_t n, float* y) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
+    const __m256i w = _mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16);
+    _mm256_storeu_ps(y + i, _mm256_castsi256_ps(w));
+  }
+  for (; i < n; ++i) y[i] = kernels::bf16_to_f32(x[i]);
+}
+
+QUARRY_AVX2 inline void decode_f16(const uint16_t* x, size_t n, float* y) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
+    _mm256_storeu_ps(y + i, _mm256_cvtph_ps(h));
+  }
+  for (; i < n; ++i) y[i] = kernels::f16_to_f32(x[i]);
+}
+
+// 32 E2M1 codes (in element order, one per byte) times the block scale. The
+// table holds the values doubled (small integers, exact in int8), and the
+// scale is halved: 2^(s-128), exactly representable for every s < 255, so each
+// product equals the reference's kFp4Values[c] * 2^(s-127) bit for bit.
+QUARRY_AVX2 inline void decode_codes32(__m128i lo16, __m128i hi16, uint8_t scale, float* out) {
+  const __m128i lut = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+  const __m128i a = _mm_shuffle_epi8(lut, lo16);
+  const __m128i b = _mm_shuffle_epi8(lut, hi16);
+  // s = 0 -> 2^-128 (subnormal), s = 255 -> +inf (the reference gives inf too).
+  const float half_scale =
+      scale == 255 ? kernels::e8m0_to_f32(255) : kernels::e8m0_to_f32(scale) * 0.5f;
+  const __m256 sc = _mm256_set1_ps(half_scale);
+  const __m128i parts[4] = {a, _mm_srli_si128(a, 8), b, _mm_srli_si128(b, 8)};
+  for (int q = 0; q < 4; ++q) {
+    const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(parts[q]));
+    _mm256_storeu_ps(out + 8 * q, _mm256_mul_ps(v, sc));
+  }
+}
+
+// HF block: byte j holds element 2j (low nibble) and 2j+1 (high nibble).
+QUARRY_AVX2 inline void decode_block_hf(const uint8_t* codes, uint8_t scale, float* out) {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  const __m128i lo = _mm_and_si128(bytes, mask);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+  decode_codes32(_mm_unpacklo_epi8(lo, hi), _mm_unpackhi_epi8(lo, hi), scale, out);
+}
+
+// ggml block {scale, qs[16]}: element j is the low nibble of qs[j], j+16 the high.
+QUARRY_AVX2 inline void decode_block_ggml(const uint8_t* block, float* out) {
+  __m128i bytes;
+  std::memcpy(&bytes, block + 1, 16);
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  decode_codes32(_mm_and_si128(bytes, mask), _mm_and_si128(_mm_srli_epi16(bytes, 4), mask),
+                 block[0], out);
+}
+
+// ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)), as the reference combines its lanes.
+QUARRY_AVX2 inline float combine(__m256 acc) {
+  alignas(32) float a[8];
+  _mm256_store_ps(a, acc);
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+template <class Load>
+QUARRY_AVX2 void matmul_rows(const float* x, size_t ldx, size_t n_tok, size_t n_rows, size_t d_in,
+                             Load load, const float* bias, float* y, size_t ldy) {
+  alignas(32) float wbuf[kChunk];
+  for (size_t t0 = 0; t0 < n_tok; t0 += kTokTile) {
+    const size_t nt = std::min(kTokTile, n_tok - t0);
+    for (size_t r = 0; r < n_rows; ++r) {
+      __m256 acc[kTokTile];
+      alignas(32) float tail[kTokTile][kLanes] = {};  // the scalar remainder's lanes
+      for (size_t t = 0; t < kTokTile; ++t) acc[t] = _mm256_setzero_ps();
+      for (size_t i0 = 0; i0 < d_in; i0 += kChunk) {
+        const size_t n = std::min(kChunk, d_in - i0);
+        load(r, i0, n, wbuf);
+        const size_t nv = n / kLanes * kLanes;
+        for (size_t t = 0; t < nt; ++t) {
+          const float* xt = x + (t0 + t) * ldx + i0;
+          __m256 a = acc[t];
+          for (size_t i = 0; i < nv; i += kLanes) {
+            a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(xt + i), _mm256_load_ps(wbuf + i)));
+          }
+          acc[t] = a;
+          if (nv < n) {  // only when d_in % 8 != 0, in the last chunk
+            _mm256_store_ps(tail[t], acc[t]);
+            for (size_t i = nv; i < n; ++i) tail[t][i % kLanes] += xt[i] * wbuf[i];
+            acc[t] = _mm256_load_ps(tail[t]);
+          }
+        }
+      }
+      for (size_t t = 0; t < nt; ++t) {
+        const float s = combine(acc[t]);
+        y[(t0 + t) * ldy + r] = bias != nullptr ? s + bias[r] : s;
+      }
+    }
+  }
+}
+
+QUARRY_AVX2 void bf16_to_f32(const uint16_t* x, size_t n, float* y) { decode_bf16(x, n, y); }
+QUARRY_AVX2 void f16_to_f32(const uint16_t* x, size_t n, float* y) { decode_f16(x, n, y); }
+
+QUARRY_AVX2 void matmul_f32_bf16w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                                  const float* bias, float* y, size_t ldy) {
+  auto load = [&](size_t r, size_t i0, size_t n, float* out) QUARRY_AVX2 {
+    decode_bf16(reinterpret_cast<const uint16_t*>(w.row_ptr(r)) + i0, n, out);
+  };
+  matmul_rows(x, ldx, n_tok, w.n_rows, w.d_in, load, bias, y, ldy);
+}
+
+QUARRY_AVX2 void matmul_f32_f16w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                                 const float* bias, float* y, size_t ldy) {
+  auto load = [&](size_t r, size_t i0, size_t n, float* out) QUARRY_AVX2 {
+    decode_f16(reinterpret_cast<const uint16_t*>(w.row_ptr(r)) + i0, n, out);
+  };
+  matmul_rows(x, ldx, n_tok, w.n_rows, w.d_in, load, bias, y, ldy);
+}
+
+QUARRY_AVX2 void matmul_f32_f32w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                                 const float* bias, float* y, size_t ldy) {
+  auto load = [&](size_t r, size_t i0, size_t n, float* out) QUARRY_AVX2 {
+    std::memcpy(out, reinterpret_cast<const float*>(w.row_ptr(r)) + i0, n * sizeof(float));
+  };
+  matmul_rows(x, ldx, n_tok, w.n_rows, w.d_in, load, bias, y, ldy);
+}
+
+QUARRY_AVX2 void moe_matmul_f32_mxfp4w(const float* x, size_t ldx, size_t n_tok,
+                                       const Mxfp4Matrix& w, const float* bias, float* y,
+                                       size_t ldy) {
+  if (w.layout == Mxfp4Layout::kHF) {
+    auto load = [&](size_t r, size_t i0, size_t n, float* out) QUARRY_AVX2 {
+      const uint8_t* codes = w.codes + r * w.codes_row_stride;
+      const uint8_t* scales = w.scales + r * w.scales_row_stride;
+      for (size_t k = 0; k < n; k += 32) {
+        const size_t g = (i0 + k) / 32;
+        decode_block_hf(codes + g * 16, scales[g], out + k);
+      }
+    };
+    matmul_rows(x, ldx, n_tok, w.n_rows, w.d_in, load, bias, y, ldy);
+  } else {
+    auto load = [&](size_t r, size_t i0, size_t n, float* out) QUARRY_AVX2 {
+      const uint8_t* blocks = w.codes + r * w.codes_row_stride;
+      for (size_t k = 0; k < n; k += 32) decode_block_ggml(blocks + (i0 + k) / 32 * 17, out + k);
+    };
+    matmul_rows(x, ldx, n_tok, w.n_rows, w.d_in, load, bias, y, ldy);
+  }
+}
+
+Ops make_ops() {
+  Ops o = ref_ops();  // the ops without an AVX2 version
+  o.isa = "avx2";
+  o.bf16_to_f32 = bf16_to_f32;
+  o.f16_to_f32 = f16_to_f32;
+  o.matmul_f32_bf16w = matmul_f32_bf16w;
+  o.matmul_f32_f16w = matmul_f32_f16w;
+  o.matmul_f32_f32w = matmul_f32_f32w;
+  o.moe_matmul_f32_mxfp4w = moe_matmul_f32_mxfp4w;
+  return o;
+}
+
+}  // namespace
+
+bool supported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c"); }
+
+const Ops& ops() {
+  static const Ops o = make_ops();
+  return o;
+}
+
+}  // namespace quarry::kernels::avx2

@@ -1,0 +1,126 @@
+// Every faster variant's matmuls against the reference, bit for bit: they
+// follow its summation order, so the exact mode keeps its numbers whichever
+// variant runs. Variants this CPU lacks are skipped with the reason.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "kernel_test_util.h"
+#include "kernels/numeric.h"
+#include "kernels/ops.h"
+
+namespace quarry::kernels {
+namespace {
+
+using testing::random_bytes;
+using testing::random_floats;
+
+// Every variant but ref, compiled in or not, so a missing ISA shows as a skip.
+const char* const kVariants[] = {"avx2"};
+
+class BitExact : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    auto o = find_ops(GetParam());
+    if (!o.ok()) GTEST_SKIP() << GetParam() << " is not usable on this CPU: " << o.message();
+    ops_ = o.value();
+  }
+  const Ops* ops_ = nullptr;
+};
+
+INSTANTIATE_TEST_SUITE_P(Variants, BitExact, ::testing::ValuesIn(kVariants),
+                         [](const auto& p) { return std::string(p.param); });
+
+struct Shape {
+  size_t n_tok, d_in, n_rows;
+};
+// Decode (1 token), token tiles with remainders, the release's width (2880 =
+// 11 chunks of 256 + 64), a width that is not a multiple of 8.
+const Shape kShapes[] = {{1, 2880, 5}, {3, 64, 7}, {4, 288, 3}, {9, 512, 4}, {6, 70, 5}};
+
+void expect_same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    uint32_t ua, ub;
+    std::memcpy(&ua, &a[i], 4);
+    std::memcpy(&ub, &b[i], 4);
+    ASSERT_EQ(ua, ub) << "element " << i << ": " << a[i] << " vs " << b[i];
+  }
+}
+
+TEST_P(BitExact, DenseMatmuls) {
+  for (const Shape& s : kShapes) {
+    const size_t ldx = s.d_in + 3, ldy = s.n_rows + 2;
+    const auto x = random_floats(s.n_tok * ldx, 11);
+    const auto wf = random_floats(s.n_rows * s.d_in, 12, 0.05f);
+    const auto bias = random_floats(s.n_rows, 13);
+    std::vector<uint16_t> wb(wf.size()), wh(wf.size());
+    for (size_t i = 0; i < wf.size(); ++i) {
+      wb[i] = f32_to_bf16(wf[i]);
+      wh[i] = static_cast<uint16_t>(random_bytes(1, static_cast<uint32_t>(i))[0] | 0x3000);
+    }
+    wh[0] = 0x0001;  // a subnormal half
+    for (ElemType type : {ElemType::kBF16, ElemType::kF16, ElemType::kF32}) {
+      const void* data = type == ElemType::kBF16  ? static_cast<const void*>(wb.data())
+                         : type == ElemType::kF16 ? static_cast<const void*>(wh.data())
+                                                  : static_cast<const void*>(wf.data());
+      const DenseMatrix w{data, type, s.n_rows, s.d_in, s.d_in};
+      for (const float* b : {bias.data(), static_cast<const float*>(nullptr)}) {
+        std::vector<float> ya(s.n_tok * ldy, -7.0f), yb(ya);
+        matmul(ref_ops(), x.data(), ldx, s.n_tok, w, b, ya.data(), ldy);
+        matmul(*ops_, x.data(), ldx, s.n_tok, w, b, yb.data(), ldy);
+        SCOPED_TRACE(std::string(elem_type_name(type)) + " d_in " + std::to_string(s.d_in));
+        expect_same_bits(ya, yb);
+      }
+    }
+  }
+}
+
+TEST_P(BitExact, Mxfp4MatmulBothLayouts) {
+  for (const Shape& s : kShapes) {
+    if (s.d_in % 32 != 0) continue;
+    const size_t G = s.d_in / 32, ldx = s.d_in, ldy = s.n_rows;
+    const auto x = random_floats(s.n_tok * ldx, 21);
+    const auto codes = random_bytes(s.n_rows * G * 16, 22);
+    auto scales = random_bytes(s.n_rows * G, 23, 100, 140);
+    scales[0] = 0;  // the subnormal end
+    if (scales.size() > 1) scales[1] = 254;
+    const auto bias = random_floats(s.n_rows, 24);
+    std::vector<uint8_t> ggml(s.n_rows * G * 17);
+    for (size_t b = 0; b < s.n_rows * G; ++b) {
+      testing::hf_to_ggml_block(&codes[b * 16], scales[b], &ggml[b * 17]);
+    }
+    const Mxfp4Matrix hf{
+        Mxfp4Layout::kHF, codes.data(), scales.data(), s.n_rows, s.d_in, G * 16, G};
+    const Mxfp4Matrix gg{Mxfp4Layout::kGgml, ggml.data(), nullptr, s.n_rows, s.d_in, G * 17, 0};
+    for (const Mxfp4Matrix* w : {&hf, &gg}) {
+      std::vector<float> ya(s.n_tok * ldy), yb(ya);
+      ref_ops().moe_matmul_f32_mxfp4w(x.data(), ldx, s.n_tok, *w, bias.data(), ya.data(), ldy);
+      ops_->moe_matmul_f32_mxfp4w(x.data(), ldx, s.n_tok, *w, bias.data(), yb.data(), ldy);
+      SCOPED_TRACE((w == &hf ? "HF d_in " : "ggml d_in ") + std::to_string(s.d_in));
+      expect_same_bits(ya, yb);
+    }
+  }
+}
+
+TEST_P(BitExact, Conversions) {
+  std::vector<uint16_t> h(1001);
+  for (size_t i = 0; i < h.size(); ++i) h[i] = static_cast<uint16_t>(i * 65.537);
+  std::vector<float> a(h.size()), b(h.size());
+  for (auto fn : {&Ops::bf16_to_f32, &Ops::f16_to_f32}) {
+    (ref_ops().*fn)(h.data(), h.size(), a.data());
+    (ops_->*fn)(h.data(), h.size(), b.data());
+    // Exact conversions; a NaN stays a NaN (F16C quiets signalling ones).
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (std::isnan(a[i])) {
+        EXPECT_TRUE(std::isnan(b[i])) << i;
+      } else {
+        EXPECT_EQ(std::memcmp(&a[i], &b[i], 4), 0) << i << ": " << a[i] << " vs " << b[i];
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace quarry::kernels
