@@ -86,39 +86,78 @@ QUARRY_AVX2 inline float combine(__m256 acc) {
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
+// One chunk of one row, for NT tokens: acc[t] += x[t][i] * w[i] lane-wise,
+// in increasing i; the scalar remainder (d_in % 8 != 0) goes to lane i % 8.
+template <size_t NT>
+QUARRY_AVX2 inline void accumulate(const float* x, size_t ldx, const float* w, size_t n,
+                                   __m256* acc) {
+  const size_t nv = n / kLanes * kLanes;
+  for (size_t i = 0; i < nv; i += kLanes) {
+    const __m256 wv = _mm256_load_ps(w + i);
+    for (size_t t = 0; t < NT; ++t) {
+      acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_loadu_ps(x + t * ldx + i), wv));
+    }
+  }
+  if (nv < n) {
+    for (size_t t = 0; t < NT; ++t) {
+      alignas(32) float lanes[kLanes];
+      _mm256_store_ps(lanes, acc[t]);
+      for (size_t i = nv; i < n; ++i) lanes[i % kLanes] += x[t * ldx + i] * w[i];
+      acc[t] = _mm256_load_ps(lanes);
+    }
+  }
+}
+
+// NT tokens (1..4) against rows [0, n_rows), kRowTile rows at a time, so
+// that every tile has 4 to 8 independent chains of adds in flight (a single
+// chain would wait on the add latency every 8 elements).
+template <size_t NT, class Load>
+QUARRY_AVX2 void matmul_tile(const float* x, size_t ldx, size_t n_rows, size_t d_in, Load& load,
+                             const float* bias, float* y, size_t ldy) {
+  constexpr size_t kRowTile = NT == 1 ? 4 : 2;
+  alignas(32) float wbuf[kRowTile][kChunk];
+  for (size_t r0 = 0; r0 < n_rows; r0 += kRowTile) {
+    const size_t nr = std::min(kRowTile, n_rows - r0);
+    __m256 acc[kRowTile][NT];
+    for (size_t k = 0; k < kRowTile; ++k) {
+      for (size_t t = 0; t < NT; ++t) acc[k][t] = _mm256_setzero_ps();
+    }
+    for (size_t i0 = 0; i0 < d_in; i0 += kChunk) {
+      const size_t n = std::min(kChunk, d_in - i0);
+      for (size_t k = 0; k < nr; ++k) load(r0 + k, i0, n, wbuf[k]);
+      if (nr == kRowTile) {
+        for (size_t k = 0; k < kRowTile; ++k) accumulate<NT>(x + i0, ldx, wbuf[k], n, acc[k]);
+      } else {
+        for (size_t k = 0; k < nr; ++k) accumulate<NT>(x + i0, ldx, wbuf[k], n, acc[k]);
+      }
+    }
+    for (size_t k = 0; k < nr; ++k) {
+      for (size_t t = 0; t < NT; ++t) {
+        const float s = combine(acc[k][t]);
+        y[t * ldy + r0 + k] = bias != nullptr ? s + bias[r0 + k] : s;
+      }
+    }
+  }
+}
+
 template <class Load>
 QUARRY_AVX2 void matmul_rows(const float* x, size_t ldx, size_t n_tok, size_t n_rows, size_t d_in,
                              Load load, const float* bias, float* y, size_t ldy) {
-  alignas(32) float wbuf[kChunk];
-  for (size_t t0 = 0; t0 < n_tok; t0 += kTokTile) {
-    const size_t nt = std::min(kTokTile, n_tok - t0);
-    for (size_t r = 0; r < n_rows; ++r) {
-      __m256 acc[kTokTile];
-      alignas(32) float tail[kTokTile][kLanes] = {};  // the scalar remainder's lanes
-      for (size_t t = 0; t < kTokTile; ++t) acc[t] = _mm256_setzero_ps();
-      for (size_t i0 = 0; i0 < d_in; i0 += kChunk) {
-        const size_t n = std::min(kChunk, d_in - i0);
-        load(r, i0, n, wbuf);
-        const size_t nv = n / kLanes * kLanes;
-        for (size_t t = 0; t < nt; ++t) {
-          const float* xt = x + (t0 + t) * ldx + i0;
-          __m256 a = acc[t];
-          for (size_t i = 0; i < nv; i += kLanes) {
-            a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(xt + i), _mm256_load_ps(wbuf + i)));
-          }
-          acc[t] = a;
-          if (nv < n) {  // only when d_in % 8 != 0, in the last chunk
-            _mm256_store_ps(tail[t], acc[t]);
-            for (size_t i = nv; i < n; ++i) tail[t][i % kLanes] += xt[i] * wbuf[i];
-            acc[t] = _mm256_load_ps(tail[t]);
-          }
-        }
-      }
-      for (size_t t = 0; t < nt; ++t) {
-        const float s = combine(acc[t]);
-        y[(t0 + t) * ldy + r] = bias != nullptr ? s + bias[r] : s;
-      }
-    }
+  size_t t0 = 0;
+  for (; t0 + 4 <= n_tok; t0 += 4) {
+    matmul_tile<4>(x + t0 * ldx, ldx, n_rows, d_in, load, bias, y + t0 * ldy, ldy);
+  }
+  const float* xt = x + t0 * ldx;
+  float* yt = y + t0 * ldy;
+  switch (n_tok - t0) {
+    case 3:
+      return matmul_tile<3>(xt, ldx, n_rows, d_in, load, bias, yt, ldy);
+    case 2:
+      return matmul_tile<2>(xt, ldx, n_rows, d_in, load, bias, yt, ldy);
+    case 1:
+      return matmul_tile<1>(xt, ldx, n_rows, d_in, load, bias, yt, ldy);
+    default:
+      return;
   }
 }
 

@@ -1,0 +1,87 @@
+// Kernel throughput, every variant this CPU runs side by side in one process
+// (Google Benchmark): the matvec shapes of one gpt-oss-20b decode step (an
+// expert's 2880x2880 MXFP4 projection, the BF16 q projection 4096x2880) and a
+// prefill tile of 64 tokens. Counters: weight bytes per second. Compare the
+// variants' ratios, not absolute numbers, on a shared machine.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/numeric.h"
+#include "kernels/ops.h"
+
+namespace {
+
+using namespace quarry::kernels;
+
+constexpr size_t kH = 2880;
+
+std::vector<float> floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+std::vector<uint8_t> bytes(size_t n, uint32_t seed, int lo, int hi) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<uint8_t> v(n);
+  for (uint8_t& x : v) x = static_cast<uint8_t>(d(rng));
+  return v;
+}
+
+void mxfp4(benchmark::State& state, const Ops* ops, size_t n_tok) {
+  const size_t rows = kH, G = kH / 32;
+  const auto codes = bytes(rows * G * 16, 1, 0, 255);
+  const auto scales = bytes(rows * G, 2, 118, 122);
+  const auto x = floats(n_tok * kH, 3);
+  std::vector<float> y(n_tok * rows);
+  const Mxfp4Matrix w{Mxfp4Layout::kHF, codes.data(), scales.data(), rows, kH, G * 16, G};
+  for (auto _ : state) {
+    ops->moe_matmul_f32_mxfp4w(x.data(), kH, n_tok, w, nullptr, y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["weight_B/s"] = benchmark::Counter(
+      static_cast<double>(codes.size() + scales.size()) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+
+void bf16(benchmark::State& state, const Ops* ops, size_t n_tok) {
+  const size_t rows = 4096;
+  const auto wf = floats(rows * kH, 4);
+  std::vector<uint16_t> wb(wf.size());
+  for (size_t i = 0; i < wf.size(); ++i) wb[i] = f32_to_bf16(wf[i] * 0.02f);
+  const auto x = floats(n_tok * kH, 5);
+  std::vector<float> y(n_tok * rows);
+  const DenseMatrix w{wb.data(), ElemType::kBF16, rows, kH, kH};
+  for (auto _ : state) {
+    ops->matmul_f32_bf16w(x.data(), kH, n_tok, w, nullptr, y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["weight_B/s"] = benchmark::Counter(
+      static_cast<double>(wb.size() * 2) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (std::string_view isa : available_isas()) {
+    const Ops* ops = find_ops(isa).value();
+    for (size_t n_tok : {1, 64}) {
+      const std::string tag = std::string(isa) + "/tokens:" + std::to_string(n_tok);
+      benchmark::RegisterBenchmark(("mxfp4_2880x2880/" + tag).c_str(), mxfp4, ops, n_tok)
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("bf16_4096x2880/" + tag).c_str(), bf16, ops, n_tok)
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
