@@ -22,6 +22,7 @@ void add_harmony_commands(CLI::App& app);   // harmony render, harmony parse
 void add_demo_command(CLI::App& app);       // demo: render + tokenize a sample chat
 void add_model_commands(CLI::App& app);     // logits, generate
 void add_convert_commands(CLI::App& app);   // synth, convert
+void add_bench_command(CLI::App& app);      // bench: throughput, RSS, bandwidth
 
 // Loads --tokenizer PATH; when empty, $QUARRY_TOKENIZER, then the rank table
 // installed beside the binary (share/quarry/o200k_base.tiktoken).

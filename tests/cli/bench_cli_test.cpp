@@ -1,0 +1,129 @@
+// `quarry bench` through the real binary on the tiny-a checkpoint: one JSON
+// object on stdout with the measured keys, null for a skipped test, exit 2 with
+// a message naming the option for bad arguments. Speeds are not asserted; the
+// bandwidth probe is shrunk to 1 MiB so this stays fast under ASan too.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+using Json = nlohmann::json;
+
+const std::string kTinyA = std::string(QUARRY_TEST_DATA) + "/gpt-oss-tiny/tiny-a";
+
+struct CliRun {
+  int status = -1;
+  std::string out, err;
+};
+
+CliRun run(const std::string& args) {
+  namespace fs = std::filesystem;
+  static int counter = 0;
+  const std::string err_path =
+      (fs::temp_directory_path() /
+       ("quarry_bench_cli_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".err"))
+          .string();
+  const std::string cmd = std::string(QUARRY_BIN) + " bench " + args + " 2> " + err_path;
+  CliRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream e(err_path);
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  fs::remove(err_path);
+  return r;
+}
+
+const std::string kModel = "--model " + kTinyA + " -t 1 ";
+const std::string kSmall = kModel + "--probe-bytes 1048576 ";
+
+TEST(BenchCli, JsonHasEveryMeasurement) {
+  const CliRun r = run(kSmall + "-p 16 -n 8 -r 2 --batch 4 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  // Exactly one JSON object: parse() rejects trailing content.
+  Json j;
+  ASSERT_NO_THROW(j = Json::parse(r.out)) << r.out;
+  ASSERT_TRUE(j.is_object());
+  for (const char* key : {"pp_tps", "tg_tps", "batch_tps", "bandwidth_ceiling_tps",
+                          "read_bandwidth_gbs", "decode_bandwidth_gbs", "load_seconds"}) {
+    ASSERT_TRUE(j[key].is_number()) << key << ": " << j.dump();
+    EXPECT_GT(j[key].get<double>(), 0.0) << key;
+  }
+  for (const char* key : {"pp_tps_sd", "tg_tps_sd"}) {
+    ASSERT_TRUE(j[key].is_number()) << key;
+    EXPECT_GE(j[key].get<double>(), 0.0) << key;
+  }
+  EXPECT_GT(j["rss_bytes"].get<uint64_t>(), 0u);
+  EXPECT_GT(j["bytes_per_token"].get<uint64_t>(), 0u);
+  EXPECT_EQ(j["threads"], 1);
+  EXPECT_EQ(j["p"], 16);
+  EXPECT_EQ(j["n"], 8);
+  EXPECT_EQ(j["r"], 2);
+  EXPECT_EQ(j["batch"], 4);
+  EXPECT_TRUE(j["isa"].is_string() && !j["isa"].get<std::string>().empty());
+  EXPECT_EQ(j["runs_tps"]["pp"].size(), 2u);
+  EXPECT_EQ(j["runs_tps"]["batch"].size(), 2u);
+  // The human table went to stderr.
+  EXPECT_NE(r.err.find(" tg8 |"), std::string::npos) << r.err;
+}
+
+TEST(BenchCli, ZeroSkipsATest) {
+  const CliRun r = run(kSmall + "-p 0 -n 4 -r 1 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json j = Json::parse(r.out);
+  EXPECT_TRUE(j["pp_tps"].is_null());
+  EXPECT_TRUE(j["pp_tps_sd"].is_null());
+  EXPECT_TRUE(j["batch_tps"].is_null());  // --batch 1
+  ASSERT_TRUE(j["tg_tps"].is_number());
+  EXPECT_EQ(j["tg_tps_sd"], 0.0);  // one run
+
+  const CliRun s = run(kModel + "-p 4 -n 0 -r 1 --json --probe-bytes 0");
+  ASSERT_EQ(s.status, 0) << s.err;
+  const Json k = Json::parse(s.out);
+  EXPECT_TRUE(k["pp_tps"].is_number());
+  EXPECT_TRUE(k["tg_tps"].is_null());
+  EXPECT_TRUE(k["decode_bandwidth_gbs"].is_null());
+  EXPECT_TRUE(k["bandwidth_ceiling_tps"].is_null());
+}
+
+TEST(BenchCli, HumanTableOnStdout) {
+  const CliRun r = run(kSmall + "-p 8 -n 4 -r 1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(" pp8 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("weights read per decoded token"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("% of it"), std::string::npos) << r.out;
+}
+
+TEST(BenchCli, BadArgumentsExit2NamingTheOption) {
+  const CliRun r = run(kSmall + "-r 0 --json");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("-r"), std::string::npos) << r.err;
+
+  const CliRun b = run(kSmall + "--batch 0");
+  EXPECT_EQ(b.status, 2);
+  EXPECT_NE(b.err.find("--batch"), std::string::npos) << b.err;
+
+  // tiny-a has 131072 positions.
+  const CliRun p = run(kSmall + "-p 131072 -n 1");
+  EXPECT_EQ(p.status, 2);
+  EXPECT_NE(p.err.find("positions"), std::string::npos) << p.err;
+
+  const CliRun m = run("--model /nonexistent/model -r 1");
+  EXPECT_EQ(m.status, 1);
+  EXPECT_NE(m.err.find("quarry bench:"), std::string::npos) << m.err;
+}
+
+}  // namespace
