@@ -188,25 +188,103 @@ QUARRY_AVX2 void matmul_f32_f32w(const float* x, size_t ldx, size_t n_tok, const
   matmul_rows(x, ldx, n_tok, w.n_rows, w.d_in, load, bias, y, ldy);
 }
 
+// The 32 weights of one MXFP4 block as four vectors of 8 floats, in element
+// order, each exactly the reference's kFp4Values[c] * 2^(s-127).
+struct Block32 {
+  __m256 q[4];
+};
+
+QUARRY_AVX2 inline Block32 block_from_codes(__m128i lo16, __m128i hi16, uint8_t scale) {
+  const __m128i lut = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+  const __m128i a = _mm_shuffle_epi8(lut, lo16);
+  const __m128i b = _mm_shuffle_epi8(lut, hi16);
+  const float half_scale =
+      scale == 255 ? kernels::e8m0_to_f32(255) : kernels::e8m0_to_f32(scale) * 0.5f;
+  const __m256 sc = _mm256_set1_ps(half_scale);
+  Block32 out;
+  out.q[0] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a)), sc);
+  out.q[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8))), sc);
+  out.q[2] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), sc);
+  out.q[3] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8))), sc);
+  return out;
+}
+
+QUARRY_AVX2 inline Block32 block_hf(const uint8_t* codes, uint8_t scale) {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  const __m128i lo = _mm_and_si128(bytes, mask);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+  return block_from_codes(_mm_unpacklo_epi8(lo, hi), _mm_unpackhi_epi8(lo, hi), scale);
+}
+
+QUARRY_AVX2 inline Block32 block_ggml(const uint8_t* block) {
+  __m128i bytes;
+  std::memcpy(&bytes, block + 1, 16);
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  return block_from_codes(_mm_and_si128(bytes, mask), _mm_and_si128(_mm_srli_epi16(bytes, 4), mask),
+                          block[0]);
+}
+
+// MXFP4 with the decode fused into the dot product: each block is decoded into
+// registers and used at once by NT tokens, NR rows at a time. The additions
+// into each lane happen in increasing element order, as in the reference.
+template <size_t NT, size_t NR>
+QUARRY_AVX2 void mxfp4_tile(const float* x, size_t ldx, const Mxfp4Matrix& w, const float* bias,
+                            float* y, size_t ldy) {
+  const size_t G = w.n_blocks();
+  for (size_t r0 = 0; r0 < w.n_rows; r0 += NR) {
+    const size_t nr = std::min(NR, w.n_rows - r0);
+    __m256 acc[NR][NT];
+    for (size_t k = 0; k < NR; ++k) {
+      for (size_t t = 0; t < NT; ++t) acc[k][t] = _mm256_setzero_ps();
+    }
+    const uint8_t* codes[NR];
+    const uint8_t* scales[NR];
+    for (size_t k = 0; k < NR; ++k) {
+      const size_t r = r0 + std::min(k, nr - 1);  // a short tile repeats its last row
+      codes[k] = w.codes + r * w.codes_row_stride;
+      scales[k] = w.layout == Mxfp4Layout::kHF ? w.scales + r * w.scales_row_stride : nullptr;
+    }
+    // Blocks outer, rows inner: the NR rows' chains of adds interleave.
+    for (size_t g = 0; g < G; ++g) {
+      for (size_t k = 0; k < NR; ++k) {
+        const Block32 b = w.layout == Mxfp4Layout::kHF ? block_hf(codes[k] + g * 16, scales[k][g])
+                                                       : block_ggml(codes[k] + g * 17);
+        for (size_t t = 0; t < NT; ++t) {
+          const float* xt = x + t * ldx + g * 32;
+          __m256 a = acc[k][t];
+          for (size_t q = 0; q < 4; ++q) {
+            a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(xt + 8 * q), b.q[q]));
+          }
+          acc[k][t] = a;
+        }
+      }
+    }
+    for (size_t k = 0; k < nr; ++k) {
+      for (size_t t = 0; t < NT; ++t) {
+        const float s = combine(acc[k][t]);
+        y[t * ldy + r0 + k] = bias != nullptr ? s + bias[r0 + k] : s;
+      }
+    }
+  }
+}
+
 QUARRY_AVX2 void moe_matmul_f32_mxfp4w(const float* x, size_t ldx, size_t n_tok,
                                        const Mxfp4Matrix& w, const float* bias, float* y,
                                        size_t ldy) {
-  if (w.layout == Mxfp4Layout::kHF) {
-    auto load = [&](size_t r, size_t i0, size_t n, float* out) QUARRY_AVX2 {
-      const uint8_t* codes = w.codes + r * w.codes_row_stride;
-      const uint8_t* scales = w.scales + r * w.scales_row_stride;
-      for (size_t k = 0; k < n; k += 32) {
-        const size_t g = (i0 + k) / 32;
-        decode_block_hf(codes + g * 16, scales[g], out + k);
-      }
-    };
-    matmul_rows(x, ldx, n_tok, w.n_rows, w.d_in, load, bias, y, ldy);
-  } else {
-    auto load = [&](size_t r, size_t i0, size_t n, float* out) QUARRY_AVX2 {
-      const uint8_t* blocks = w.codes + r * w.codes_row_stride;
-      for (size_t k = 0; k < n; k += 32) decode_block_ggml(blocks + (i0 + k) / 32 * 17, out + k);
-    };
-    matmul_rows(x, ldx, n_tok, w.n_rows, w.d_in, load, bias, y, ldy);
+  size_t t0 = 0;
+  for (; t0 + 4 <= n_tok; t0 += 4) mxfp4_tile<4, 2>(x + t0 * ldx, ldx, w, bias, y + t0 * ldy, ldy);
+  const float* xt = x + t0 * ldx;
+  float* yt = y + t0 * ldy;
+  switch (n_tok - t0) {
+    case 3:
+      return mxfp4_tile<3, 2>(xt, ldx, w, bias, yt, ldy);
+    case 2:
+      return mxfp4_tile<2, 2>(xt, ldx, w, bias, yt, ldy);
+    case 1:
+      return mxfp4_tile<1, 4>(xt, ldx, w, bias, yt, ldy);
+    default:
+      return;
   }
 }
 
