@@ -36,10 +36,12 @@ struct Variant {
 bool always() { return true; }
 
 bool has_avx2() { return avx2::supported(); }
+bool has_avx2_fast() { return avx2::fast_supported(); }
 
 // Best first; each entry is used only where its predicate holds.
 const std::vector<Variant>& variants() {
-  static const std::vector<Variant> v = {{&avx2::ops(), has_avx2}, {&ref_ops(), always}};
+  static const std::vector<Variant> v = {
+      {&avx2::fast_ops(), has_avx2_fast}, {&avx2::ops(), has_avx2}, {&ref_ops(), always}};
   return v;
 }
 
@@ -99,7 +101,7 @@ Result<const Ops*> ops_from_env() {
   const char* env = std::getenv("QUARRY_ISA");
   if (env != nullptr && *env != '\0') return find_ops(env);
   for (const Variant& v : variants()) {
-    if (v.supported()) return v.ops;
+    if (v.ops->exact && v.supported()) return v.ops;
   }
   return &ref_ops();
 }

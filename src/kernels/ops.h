@@ -29,6 +29,9 @@ struct AttentionShape {
 
 struct Ops {
   const char* isa = "";
+  // true: results bit-identical to `ref` (the exact mode). The default choice
+  // is always an exact table; others are opt-in through QUARRY_ISA.
+  bool exact = true;
 
   // --- conversions: y[i] = float(x[i]) ---
   void (*bf16_to_f32)(const uint16_t* x, size_t n, float* y) = nullptr;
@@ -102,7 +105,7 @@ std::vector<std::string_view> available_isas();
 Result<const Ops*> find_ops(std::string_view isa);
 
 // The table to use: $QUARRY_ISA when set (an error when it names no usable
-// variant), else the best available.
+// variant), else the best available exact one.
 Result<const Ops*> ops_from_env();
 
 }  // namespace quarry::kernels

@@ -12,4 +12,9 @@ namespace quarry::kernels::avx2 {
 bool supported();  // AVX2 and F16C on this CPU
 const Ops& ops();
 
+// `avx2_fast`: not exact (int8 activations for the MXFP4 experts, FMA for the
+// dense matmuls); never chosen by default, only by QUARRY_ISA=avx2_fast.
+bool fast_supported();  // also FMA
+const Ops& fast_ops();
+
 }  // namespace quarry::kernels::avx2

@@ -1,0 +1,174 @@
+// The `avx2_fast` table: not bit-exact, opt-in (QUARRY_ISA=avx2_fast). MXFP4
+// experts take activations quantized to int8 per block of 32 (scale amax/127,
+// as llama.cpp's Q8_0), multiplied with the codes as int8 by maddubs (the
+// doubled E2M1 values fit in int8), one float FMA per block. Dense BF16 and
+// F16 weights use FMA. Everything else is the exact avx2/ref table.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/avx2/avx2_kernels.h"
+#include "kernels/numeric.h"
+
+#define QUARRY_AVX2_FMA __attribute__((target("avx2,fma,f16c")))
+
+namespace quarry::kernels::avx2 {
+namespace {
+
+// x[t][g*32 .. +32) -> int8 q and scale d with x ~ d q (|q| <= 127).
+QUARRY_AVX2_FMA void quantize_q8(const float* x, size_t n_blocks, int8_t* q, float* d) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (size_t g = 0; g < n_blocks; ++g) {
+    __m256 v[4];
+    __m256 m = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      v[k] = _mm256_loadu_ps(x + g * 32 + 8 * k);
+      m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[k]));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    const float scale = amax / 127.0f;
+    d[g] = scale;
+    const __m256 inv = _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+    __m256i i32[4];
+    for (int k = 0; k < 4; ++k) {
+      i32[k] = _mm256_cvtps_epi32(
+          _mm256_round_ps(_mm256_mul_ps(v[k], inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    const __m256i p01 = _mm256_packs_epi32(i32[0], i32[1]);
+    const __m256i p23 = _mm256_packs_epi32(i32[2], i32[3]);
+    __m256i p = _mm256_packs_epi16(p01, p23);
+    // The packs work per 128-bit lane: restore element order.
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + g * 32), p);
+  }
+}
+
+// The 32 codes of a block as doubled E2M1 values, int8, in element order.
+QUARRY_AVX2_FMA inline __m256i codes_i8(__m128i lo16, __m128i hi16) {
+  const __m128i lut = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+  return _mm256_set_m128i(_mm_shuffle_epi8(lut, hi16), _mm_shuffle_epi8(lut, lo16));
+}
+
+QUARRY_AVX2_FMA inline __m256i block_i8(const Mxfp4Matrix& w, const uint8_t* row, size_t g,
+                                        uint8_t* scale) {
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  __m128i bytes;
+  if (w.layout == Mxfp4Layout::kHF) {
+    std::memcpy(&bytes, row + g * 16, 16);
+    const __m128i lo = _mm_and_si128(bytes, mask);
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+    return codes_i8(_mm_unpacklo_epi8(lo, hi), _mm_unpackhi_epi8(lo, hi));
+  }
+  *scale = row[g * 17];
+  std::memcpy(&bytes, row + g * 17 + 1, 16);
+  return codes_i8(_mm_and_si128(bytes, mask), _mm_and_si128(_mm_srli_epi16(bytes, 4), mask));
+}
+
+QUARRY_AVX2_FMA inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+constexpr size_t kTokTile = 4;
+
+QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
+                                   const float* bias, float* y, size_t ldy) {
+  const size_t G = w.n_blocks();
+  thread_local std::vector<int8_t> qx;
+  thread_local std::vector<float> dx;
+  qx.resize(n_tok * G * 32);
+  dx.resize(n_tok * G);
+  for (size_t t = 0; t < n_tok; ++t) quantize_q8(x + t * ldx, G, &qx[t * G * 32], &dx[t * G]);
+  // 2^(s-128): the codes are doubled.
+  float half[256];
+  for (int s = 0; s < 256; ++s)
+    half[s] = s == 255 ? e8m0_to_f32(255) : e8m0_to_f32(static_cast<uint8_t>(s)) * 0.5f;
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (size_t r = 0; r < w.n_rows; ++r) {
+    const uint8_t* row = w.codes + r * w.codes_row_stride;
+    const uint8_t* scales =
+        w.layout == Mxfp4Layout::kHF ? w.scales + r * w.scales_row_stride : nullptr;
+    for (size_t t0 = 0; t0 < n_tok; t0 += kTokTile) {
+      const size_t nt = std::min(kTokTile, n_tok - t0);
+      __m256 acc[kTokTile] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                              _mm256_setzero_ps()};
+      for (size_t g = 0; g < G; ++g) {
+        uint8_t s = scales != nullptr ? scales[g] : 0;
+        const __m256i wq = block_i8(w, row, g, &s);
+        const __m256i aw = _mm256_sign_epi8(wq, wq);
+        for (size_t t = 0; t < nt; ++t) {
+          const size_t tt = t0 + t;
+          const __m256i xq =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&qx[(tt * G + g) * 32]));
+          const __m256i p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xq, wq));
+          const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+          acc[t] = _mm256_fmadd_ps(p, _mm256_set1_ps(dx[tt * G + g] * half[s]), acc[t]);
+        }
+      }
+      for (size_t t = 0; t < nt; ++t) {
+        const float v = hsum(acc[t]);
+        y[(t0 + t) * ldy + r] = bias != nullptr ? v + bias[r] : v;
+      }
+    }
+  }
+}
+
+// Dense BF16 with FMA and two accumulators per token (no exact order).
+QUARRY_AVX2_FMA void matmul_bf16_fma(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                                     const float* bias, float* y, size_t ldy) {
+  const size_t n = w.d_in, nv = n / 16 * 16;
+  for (size_t r = 0; r < w.n_rows; ++r) {
+    const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row_ptr(r));
+    for (size_t t0 = 0; t0 < n_tok; t0 += kTokTile) {
+      const size_t nt = std::min(kTokTile, n_tok - t0);
+      __m256 a0[kTokTile], a1[kTokTile];
+      for (size_t t = 0; t < kTokTile; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
+      for (size_t i = 0; i < nv; i += 16) {
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + i));
+        const __m256 w0 = _mm256_castsi256_ps(
+            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h)), 16));
+        const __m256 w1 = _mm256_castsi256_ps(
+            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1)), 16));
+        for (size_t t = 0; t < nt; ++t) {
+          const float* xt = x + (t0 + t) * ldx + i;
+          a0[t] = _mm256_fmadd_ps(_mm256_loadu_ps(xt), w0, a0[t]);
+          a1[t] = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 8), w1, a1[t]);
+        }
+      }
+      for (size_t t = 0; t < nt; ++t) {
+        const float* xt = x + (t0 + t) * ldx;
+        float v = hsum(_mm256_add_ps(a0[t], a1[t]));
+        for (size_t i = nv; i < n; ++i) v += xt[i] * bf16_to_f32(wr[i]);
+        y[(t0 + t) * ldy + r] = bias != nullptr ? v + bias[r] : v;
+      }
+    }
+  }
+}
+
+Ops make_fast_ops() {
+  Ops o = ops();
+  o.isa = "avx2_fast";
+  o.exact = false;
+  o.moe_matmul_f32_mxfp4w = moe_matmul_q8;
+  o.matmul_f32_bf16w = matmul_bf16_fma;
+  return o;
+}
+
+}  // namespace
+
+bool fast_supported() { return supported() && __builtin_cpu_supports("fma"); }
+
+const Ops& fast_ops() {
+  static const Ops o = make_fast_ops();
+  return o;
+}
+
+}  // namespace quarry::kernels::avx2
