@@ -73,9 +73,10 @@ int run_demo(const tokenizer::Tokenizer& tok) {
   std::cout
       << "\n== OpenAI chat completion message\n"
       << harmony::openai_to_json(mapped).dump(2) << "\n\n"
-      << "This demo shows the tokenizer and harmony libraries. The exact gpt-oss forward\n"
-         "pass runs with `quarry logits|generate --model PATH --jsonl`; `quarry serve` comes\n"
-         "with a later issue.\n";
+      << "This demo shows the tokenizer and harmony libraries. To run the model itself:\n"
+         "  build/bin/quarry synth --preset gpt-oss-20b --out /tmp/q20b   # random weights\n"
+         "  build/bin/quarry generate --model /tmp/q20b --prompt \"Hello\"\n"
+         "`quarry serve` comes with a later issue.\n";
   return 0;
 }
 
