@@ -87,66 +87,69 @@ TEST_P(OpsTest, DenseMatmulAllWeightTypes) {
 
 TEST_P(OpsTest, Mxfp4MatmulBothLayoutsWithInterleavedRows) {
   // A (2 * n_unit, d_in) HF tensor whose even rows are "gate", odd rows "up".
-  const size_t n_unit = 5, rows = 2 * n_unit, d_in = 96, G = d_in / 32, n_tok = 7;
-  const auto codes = random_bytes(rows * G * 16, 4);
-  const auto scales = random_bytes(rows * G, 5, 118, 130);
-  std::vector<uint8_t> ggml(rows * G * 17);
-  for (size_t b = 0; b < rows * G; ++b) {
-    testing::hf_to_ggml_block(&codes[b * 16], scales[b], &ggml[b * 17]);
-  }
-  auto value = [&](size_t r, size_t i) {
-    const uint8_t byte = codes[(r * G + i / 32) * 16 + (i % 32) / 2];
-    const uint8_t code = (i % 2 == 0) ? byte & 0x0F : byte >> 4;
-    return static_cast<double>(kFp4Values[code]) * std::ldexp(1.0, scales[r * G + i / 32] - 127);
-  };
-  const auto x = random_floats(n_tok * d_in, 6);
-  const auto bias = random_floats(n_unit, 7);
-  for (int parity = 0; parity < 2; ++parity) {
-    Mxfp4Matrix hf;
-    hf.layout = Mxfp4Layout::kHF;
-    hf.codes = codes.data() + parity * G * 16;
-    hf.scales = scales.data() + parity * G;
-    hf.n_rows = n_unit;
-    hf.d_in = d_in;
-    hf.codes_row_stride = 2 * G * 16;
-    hf.scales_row_stride = 2 * G;
-    // The same rows as a ggml tensor with the rows de-interleaved by stride.
-    Mxfp4Matrix gg;
-    gg.layout = Mxfp4Layout::kGgml;
-    gg.codes = ggml.data() + parity * G * 17;
-    gg.n_rows = n_unit;
-    gg.d_in = d_in;
-    gg.codes_row_stride = 2 * G * 17;
-    const auto want = naive_matmul(
-        x, n_tok, d_in, n_unit, [&](size_t r, size_t i) { return value(2 * r + parity, i); },
-        bias.data());
-    std::vector<float> y1(n_tok * n_unit), y2(n_tok * n_unit);
-    ops().moe_matmul_f32_mxfp4w(x.data(), d_in, n_tok, hf, bias.data(), y1.data(), n_unit);
-    ops().moe_matmul_f32_mxfp4w(x.data(), d_in, n_tok, gg, bias.data(), y2.data(), n_unit);
-    for (size_t i = 0; i < y1.size(); ++i) {
-      // Exact variants: fp32 rounding only. Others quantize x to int8 per
-      // block of 32 (error <= amax / 254 per element): bounded by the sum of
-      // amax(block) |w| over the row.
-      double tol = 1e-4 * (1 + std::abs(want[i]));
-      if (!ops().exact) {
-        const size_t t = i / n_unit, r = i % n_unit;
-        for (size_t k = 0; k < d_in; ++k) {
-          double amax = 0;
-          for (size_t j = k / 32 * 32; j < k / 32 * 32 + 32; ++j) {
-            amax = std::max(amax, static_cast<double>(std::abs(x[t * d_in + j])));
-          }
-          tol += amax / 254.0 * std::abs(value(2 * r + parity, k));
-        }
-      }
-      EXPECT_NEAR(y1[i], want[i], tol);
-      EXPECT_EQ(y1[i], y2[i]);  // same values, same summation order
+  // One token (decode, 4-row tiles plus a remainder) and a multi-token tile.
+  for (const size_t n_tok : {size_t{1}, size_t{7}}) {
+    const size_t n_unit = 5, rows = 2 * n_unit, d_in = 96, G = d_in / 32;
+    const auto codes = random_bytes(rows * G * 16, 4);
+    const auto scales = random_bytes(rows * G, 5, 118, 130);
+    std::vector<uint8_t> ggml(rows * G * 17);
+    for (size_t b = 0; b < rows * G; ++b) {
+      testing::hf_to_ggml_block(&codes[b * 16], scales[b], &ggml[b * 17]);
     }
-    // Sub-range of rows.
-    std::vector<float> y3(n_tok * n_unit, 0.0f);
-    ops().moe_matmul_f32_mxfp4w(x.data(), d_in, n_tok, hf.rows(2, 5), bias.data() + 2,
-                                y3.data() + 2, n_unit);
-    for (size_t t = 0; t < n_tok; ++t) {
-      for (size_t r = 2; r < 5; ++r) EXPECT_EQ(y3[t * n_unit + r], y1[t * n_unit + r]);
+    auto value = [&](size_t r, size_t i) {
+      const uint8_t byte = codes[(r * G + i / 32) * 16 + (i % 32) / 2];
+      const uint8_t code = (i % 2 == 0) ? byte & 0x0F : byte >> 4;
+      return static_cast<double>(kFp4Values[code]) * std::ldexp(1.0, scales[r * G + i / 32] - 127);
+    };
+    const auto x = random_floats(n_tok * d_in, 6);
+    const auto bias = random_floats(n_unit, 7);
+    for (int parity = 0; parity < 2; ++parity) {
+      Mxfp4Matrix hf;
+      hf.layout = Mxfp4Layout::kHF;
+      hf.codes = codes.data() + parity * G * 16;
+      hf.scales = scales.data() + parity * G;
+      hf.n_rows = n_unit;
+      hf.d_in = d_in;
+      hf.codes_row_stride = 2 * G * 16;
+      hf.scales_row_stride = 2 * G;
+      // The same rows as a ggml tensor with the rows de-interleaved by stride.
+      Mxfp4Matrix gg;
+      gg.layout = Mxfp4Layout::kGgml;
+      gg.codes = ggml.data() + parity * G * 17;
+      gg.n_rows = n_unit;
+      gg.d_in = d_in;
+      gg.codes_row_stride = 2 * G * 17;
+      const auto want = naive_matmul(
+          x, n_tok, d_in, n_unit, [&](size_t r, size_t i) { return value(2 * r + parity, i); },
+          bias.data());
+      std::vector<float> y1(n_tok * n_unit), y2(n_tok * n_unit);
+      ops().moe_matmul_f32_mxfp4w(x.data(), d_in, n_tok, hf, bias.data(), y1.data(), n_unit);
+      ops().moe_matmul_f32_mxfp4w(x.data(), d_in, n_tok, gg, bias.data(), y2.data(), n_unit);
+      for (size_t i = 0; i < y1.size(); ++i) {
+        // Exact variants: fp32 rounding only. Others quantize x to int8 per
+        // block of 32 (error <= amax / 254 per element): bounded by the sum of
+        // amax(block) |w| over the row.
+        double tol = 1e-4 * (1 + std::abs(want[i]));
+        if (!ops().exact) {
+          const size_t t = i / n_unit, r = i % n_unit;
+          for (size_t k = 0; k < d_in; ++k) {
+            double amax = 0;
+            for (size_t j = k / 32 * 32; j < k / 32 * 32 + 32; ++j) {
+              amax = std::max(amax, static_cast<double>(std::abs(x[t * d_in + j])));
+            }
+            tol += amax / 254.0 * std::abs(value(2 * r + parity, k));
+          }
+        }
+        EXPECT_NEAR(y1[i], want[i], tol);
+        EXPECT_EQ(y1[i], y2[i]);  // same values, same summation order
+      }
+      // Sub-range of rows.
+      std::vector<float> y3(n_tok * n_unit, 0.0f);
+      ops().moe_matmul_f32_mxfp4w(x.data(), d_in, n_tok, hf.rows(2, 5), bias.data() + 2,
+                                  y3.data() + 2, n_unit);
+      for (size_t t = 0; t < n_tok; ++t) {
+        for (size_t r = 2; r < 5; ++r) EXPECT_EQ(y3[t * n_unit + r], y1[t * n_unit + r]);
+      }
     }
   }
 }

@@ -92,7 +92,40 @@ QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, con
   for (int s = 0; s < 256; ++s)
     half[s] = s == 255 ? e8m0_to_f32(255) : e8m0_to_f32(static_cast<uint8_t>(s)) * 0.5f;
   const __m256i ones = _mm256_set1_epi16(1);
-  for (size_t r = 0; r < w.n_rows; ++r) {
+  // One token (decode): 4 rows per pass share each activation block, and
+  // their 4 chains of FMAs interleave.
+  constexpr size_t kRows = 4;
+  size_t r_begin = 0;
+  if (n_tok == 1) {
+    for (; r_begin + kRows <= w.n_rows; r_begin += kRows) {
+      const uint8_t* rows[kRows];
+      const uint8_t* sc[kRows];
+      __m256 acc[kRows];
+      for (size_t k = 0; k < kRows; ++k) {
+        rows[k] = w.codes + (r_begin + k) * w.codes_row_stride;
+        sc[k] =
+            w.layout == Mxfp4Layout::kHF ? w.scales + (r_begin + k) * w.scales_row_stride : nullptr;
+        acc[k] = _mm256_setzero_ps();
+      }
+      for (size_t g = 0; g < G; ++g) {
+        const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&qx[g * 32]));
+        const float d = dx[g];
+        for (size_t k = 0; k < kRows; ++k) {
+          uint8_t s = sc[k] != nullptr ? sc[k][g] : 0;
+          const __m256i wq = block_i8(w, rows[k], g, &s);
+          const __m256i p16 =
+              _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
+          const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+          acc[k] = _mm256_fmadd_ps(p, _mm256_set1_ps(d * half[s]), acc[k]);
+        }
+      }
+      for (size_t k = 0; k < kRows; ++k) {
+        const float v = hsum(acc[k]);
+        y[r_begin + k] = bias != nullptr ? v + bias[r_begin + k] : v;
+      }
+    }
+  }
+  for (size_t r = r_begin; r < w.n_rows; ++r) {
     const uint8_t* row = w.codes + r * w.codes_row_stride;
     const uint8_t* scales =
         w.layout == Mxfp4Layout::kHF ? w.scales + r * w.scales_row_stride : nullptr;
