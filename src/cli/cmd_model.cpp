@@ -21,6 +21,7 @@
 #include <iostream>
 #include <random>
 
+#include "base/strings.h"
 #include "cli/commands.h"
 #include "cli/transcript.h"
 #include "formats/gguf.h"
@@ -98,15 +99,6 @@ LoadedModel load_or_exit(const ModelArgs& a, const std::string& command) {
   return std::move(m.value());
 }
 
-// The double nearest the shortest decimal that reads back as f, so the JSON
-// carries ~9 significant digits instead of the 17 of double(f).
-double shortest(float f) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, f);
-  *r.ptr = '\0';
-  return std::strtod(buf, nullptr);
-}
-
 Result<std::vector<int32_t>> input_ids(const Json& in, size_t vocab) {
   auto ids = parse_token_ids(in, "input_ids", static_cast<uint32_t>(vocab));
   if (!ids.ok()) return ids.error();
@@ -148,7 +140,7 @@ Result<Json> logits_line(model::GptOssForward& fwd, const Json& in) {
   for (size_t j = 0; j < positions.size(); ++j) {
     Json row = Json::array();
     row.get_ref<Json::array_t&>().reserve(V);
-    for (size_t i = 0; i < V; ++i) row.push_back(shortest((*logits)[j * V + i]));
+    for (size_t i = 0; i < V; ++i) row.push_back(shortest_decimal((*logits)[j * V + i]));
     rows.push_back(std::move(row));
   }
   Json out = Json::object();

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
 #include "formats/safetensors_writer.h"
 
 namespace quarry::convert {
@@ -32,14 +33,6 @@ formats::TensorFiller hf_filler(const WeightSpec& s, const HfRows& rows, ThreadP
     });
     return Status::Ok();
   };
-}
-
-// A float as the double of its shortest decimal (1e-05, not 9.99999974e-06).
-double shortest(float f) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, f);
-  *r.ptr = '\0';
-  return std::strtod(buf, nullptr);
 }
 
 // Integral values as integers, as the release writes rope_theta (150000).
@@ -86,12 +79,12 @@ std::string hf_config_json(const GptOssConfig& c) {
                Json::array({"model.layers.*.self_attn", "model.layers.*.mlp.router",
                             "model.embed_tokens", "lm_head"})},
               {"quant_method", "mxfp4"}}},
-            {"rms_norm_eps", shortest(c.rms_norm_eps)},
+            {"rms_norm_eps", shortest_decimal(c.rms_norm_eps)},
             {"rope_scaling", rope},
             {"rope_theta", number(c.rope_theta)},
             {"router_aux_loss_coef", 0.9},
             {"sliding_window", c.sliding_window},
-            {"swiglu_limit", shortest(c.swiglu_limit)},
+            {"swiglu_limit", shortest_decimal(c.swiglu_limit)},
             {"tie_word_embeddings", false},
             {"transformers_version", "4.55.0.dev0"},
             {"use_cache", true},

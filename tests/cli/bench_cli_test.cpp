@@ -13,38 +13,17 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli_run.h"
+
 namespace {
 
 using Json = nlohmann::json;
 
 const std::string kTinyA = std::string(QUARRY_TEST_DATA) + "/gpt-oss-tiny/tiny-a";
 
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
+using quarry::testing::CliRun;
 
-CliRun run(const std::string& args) {
-  namespace fs = std::filesystem;
-  static int counter = 0;
-  const std::string err_path =
-      (fs::temp_directory_path() /
-       ("quarry_bench_cli_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".err"))
-          .string();
-  const std::string cmd = std::string(QUARRY_BIN) + " bench " + args + " 2> " + err_path;
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream e(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  fs::remove(err_path);
-  return r;
-}
+CliRun run(const std::string& args) { return quarry::testing::run_quarry("bench " + args); }
 
 const std::string kModel = "--model " + kTinyA + " -t 1 ";
 const std::string kSmall = kModel + "--probe-bytes 1048576 ";

@@ -8,32 +8,16 @@
 #include <fstream>
 #include <string>
 
+#include "cli_run.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliResult {
-  int status = -1;
-  std::string out, err;
-};
+using quarry::testing::CliRun;
 
-CliResult run(const std::string& args, const std::string& input = "") {
-  static int counter = 0;
-  const std::string stem =
-      (fs::temp_directory_path() /
-       ("quarry_convert_cli_" + std::to_string(getpid()) + "_" + std::to_string(counter++)))
-          .string();
-  std::ofstream(stem + ".in", std::ios::binary) << input;
-  const std::string cmd = std::string(QUARRY_BIN) + " " + args + " < " + stem + ".in > " + stem +
-                          ".out 2> " + stem + ".err";
-  CliResult r;
-  const int st = std::system(cmd.c_str());
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream o(stem + ".out"), e(stem + ".err");
-  r.out.assign(std::istreambuf_iterator<char>(o), {});
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  for (const char* ext : {".in", ".out", ".err"}) fs::remove(stem + ext);
-  return r;
+CliRun run(const std::string& args, const std::string& input = "") {
+  return quarry::testing::run_quarry(args, input);
 }
 
 class ConvertCli : public ::testing::Test {
@@ -55,20 +39,20 @@ const std::string kLogitsLine =
     "{\"input_ids\": [1, 5, 9, 200, 3, 77, 42, 8], \"positions\": [7]}\n";
 
 TEST_F(ConvertCli, SynthBothFormatsAndConvertAgree) {
-  const CliResult hf = run("synth " + kSmall + " --seed 9 --out " + path("hf"));
+  const CliRun hf = run("synth " + kSmall + " --seed 9 --out " + path("hf"));
   ASSERT_EQ(hf.status, 0) << hf.err;
   EXPECT_TRUE(fs::exists(path("hf/config.json")));
   EXPECT_TRUE(fs::exists(path("hf/generation_config.json")));
   EXPECT_TRUE(fs::exists(path("hf/model.safetensors.index.json")));
   EXPECT_TRUE(fs::exists(path("hf/model-00000-of-00000.safetensors")));
-  const CliResult gg = run("synth " + kSmall + " --seed 9 --format gguf --out " + path("s.gguf"));
+  const CliRun gg = run("synth " + kSmall + " --seed 9 --format gguf --out " + path("s.gguf"));
   ASSERT_EQ(gg.status, 0) << gg.err;
-  const CliResult cv = run("convert " + path("hf") + " --out " + path("c.gguf"));
+  const CliRun cv = run("convert " + path("hf") + " --out " + path("c.gguf"));
   ASSERT_EQ(cv.status, 0) << cv.err;
 
-  const CliResult a = run("logits --jsonl --model " + path("hf"), kLogitsLine);
-  const CliResult b = run("logits --jsonl --model " + path("s.gguf"), kLogitsLine);
-  const CliResult c = run("logits --jsonl --model " + path("c.gguf"), kLogitsLine);
+  const CliRun a = run("logits --jsonl --model " + path("hf"), kLogitsLine);
+  const CliRun b = run("logits --jsonl --model " + path("s.gguf"), kLogitsLine);
+  const CliRun c = run("logits --jsonl --model " + path("c.gguf"), kLogitsLine);
   ASSERT_EQ(a.status, 0) << a.err;
   EXPECT_NE(a.out.find("\"logits\""), std::string::npos) << a.out;
   EXPECT_EQ(a.out, b.out);
@@ -77,21 +61,21 @@ TEST_F(ConvertCli, SynthBothFormatsAndConvertAgree) {
             a.out);
 
   // Another seed gives other weights.
-  const CliResult other = run("synth " + kSmall + " --seed 10 --out " + path("hf2"));
+  const CliRun other = run("synth " + kSmall + " --seed 10 --out " + path("hf2"));
   ASSERT_EQ(other.status, 0) << other.err;
   EXPECT_NE(run("logits --jsonl --model " + path("hf2"), kLogitsLine).out, a.out);
 }
 
 TEST_F(ConvertCli, RefusesToOverwriteWithoutForce) {
   ASSERT_EQ(run("synth " + kSmall + " --format gguf --out " + path("m.gguf")).status, 0);
-  const CliResult again = run("synth " + kSmall + " --format gguf --out " + path("m.gguf"));
+  const CliRun again = run("synth " + kSmall + " --format gguf --out " + path("m.gguf"));
   EXPECT_EQ(again.status, 1);
   EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
   EXPECT_EQ(run("synth " + kSmall + " --format gguf --force --out " + path("m.gguf")).status, 0);
 }
 
 TEST_F(ConvertCli, BadArgumentsAreClearErrors) {
-  CliResult r = run("synth --hidden 100 --out " + path("x"));
+  CliRun r = run("synth --hidden 100 --out " + path("x"));
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("multiple of 32"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(path("x")));

@@ -10,38 +10,16 @@
 #include <fstream>
 #include <string>
 
+#include "cli_run.h"
+
 namespace {
 
 const std::string kTiny = std::string(QUARRY_TEST_DATA) + "/gpt-oss-tiny/tiny-a";
 
-struct CliRun {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using quarry::testing::CliRun;
 
-// Runs `quarry ARGS` with empty stdin; stdout and stderr captured apart.
-CliRun run(const std::string& args) {
-  namespace fs = std::filesystem;
-  static int counter = 0;
-  const std::string err_path =
-      (fs::temp_directory_path() /
-       ("quarry_generate_cli_" + std::to_string(getpid()) + "_" + std::to_string(counter++)))
-          .string();
-  const std::string cmd = std::string(QUARRY_BIN) + " " + args + " < /dev/null 2> " + err_path;
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream e(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  fs::remove(err_path);
-  return r;
-}
+// Runs `quarry ARGS` with empty stdin.
+CliRun run(const std::string& args) { return quarry::testing::run_quarry(args); }
 
 TEST(GenerateCli, SmallVocabularyModelIsRefused) {
   const CliRun r = run("generate --model " + kTiny + " --prompt 'Hello' --threads 1");

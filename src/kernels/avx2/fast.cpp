@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -79,6 +80,18 @@ QUARRY_AVX2_FMA inline float hsum(__m256 v) {
 
 constexpr size_t kTokTile = 4;
 
+// 2^(s-128) for each scale byte (the codes are doubled), built once.
+const float* half_scales() {
+  static const auto table = [] {
+    std::array<float, 256> t{};
+    for (int s = 0; s < 256; ++s) {
+      t[s] = s == 255 ? e8m0_to_f32(255) : e8m0_to_f32(static_cast<uint8_t>(s)) * 0.5f;
+    }
+    return t;
+  }();
+  return table.data();
+}
+
 QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
                                    const float* bias, float* y, size_t ldy) {
   const size_t G = w.n_blocks();
@@ -87,10 +100,7 @@ QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, con
   qx.resize(n_tok * G * 32);
   dx.resize(n_tok * G);
   for (size_t t = 0; t < n_tok; ++t) quantize_q8(x + t * ldx, G, &qx[t * G * 32], &dx[t * G]);
-  // 2^(s-128): the codes are doubled.
-  float half[256];
-  for (int s = 0; s < 256; ++s)
-    half[s] = s == 255 ? e8m0_to_f32(255) : e8m0_to_f32(static_cast<uint8_t>(s)) * 0.5f;
+  const float* half = half_scales();
   const __m256i ones = _mm256_set1_epi16(1);
   // One token (decode): 4 rows per pass share each activation block, and
   // their 4 chains of FMAs interleave.

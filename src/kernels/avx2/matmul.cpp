@@ -42,43 +42,6 @@ QUARRY_AVX2 inline void decode_f16(const uint16_t* x, size_t n, float* y) {
   for (; i < n; ++i) y[i] = kernels::f16_to_f32(x[i]);
 }
 
-// 32 E2M1 codes (in element order, one per byte) times the block scale. The
-// table holds the values doubled (small integers, exact in int8), and the
-// scale is halved: 2^(s-128), exactly representable for every s < 255, so each
-// product equals the reference's kFp4Values[c] * 2^(s-127) bit for bit.
-QUARRY_AVX2 inline void decode_codes32(__m128i lo16, __m128i hi16, uint8_t scale, float* out) {
-  const __m128i lut = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
-  const __m128i a = _mm_shuffle_epi8(lut, lo16);
-  const __m128i b = _mm_shuffle_epi8(lut, hi16);
-  // s = 0 -> 2^-128 (subnormal), s = 255 -> +inf (the reference gives inf too).
-  const float half_scale =
-      scale == 255 ? kernels::e8m0_to_f32(255) : kernels::e8m0_to_f32(scale) * 0.5f;
-  const __m256 sc = _mm256_set1_ps(half_scale);
-  const __m128i parts[4] = {a, _mm_srli_si128(a, 8), b, _mm_srli_si128(b, 8)};
-  for (int q = 0; q < 4; ++q) {
-    const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(parts[q]));
-    _mm256_storeu_ps(out + 8 * q, _mm256_mul_ps(v, sc));
-  }
-}
-
-// HF block: byte j holds element 2j (low nibble) and 2j+1 (high nibble).
-QUARRY_AVX2 inline void decode_block_hf(const uint8_t* codes, uint8_t scale, float* out) {
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes));
-  const __m128i mask = _mm_set1_epi8(0x0F);
-  const __m128i lo = _mm_and_si128(bytes, mask);
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
-  decode_codes32(_mm_unpacklo_epi8(lo, hi), _mm_unpackhi_epi8(lo, hi), scale, out);
-}
-
-// ggml block {scale, qs[16]}: element j is the low nibble of qs[j], j+16 the high.
-QUARRY_AVX2 inline void decode_block_ggml(const uint8_t* block, float* out) {
-  __m128i bytes;
-  std::memcpy(&bytes, block + 1, 16);
-  const __m128i mask = _mm_set1_epi8(0x0F);
-  decode_codes32(_mm_and_si128(bytes, mask), _mm_and_si128(_mm_srli_epi16(bytes, 4), mask),
-                 block[0], out);
-}
-
 // ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)), as the reference combines its lanes.
 QUARRY_AVX2 inline float combine(__m256 acc) {
   alignas(32) float a[8];
@@ -189,7 +152,9 @@ QUARRY_AVX2 void matmul_f32_f32w(const float* x, size_t ldx, size_t n_tok, const
 }
 
 // The 32 weights of one MXFP4 block as four vectors of 8 floats, in element
-// order, each exactly the reference's kFp4Values[c] * 2^(s-127).
+// order, each exactly the reference's kFp4Values[c] * 2^(s-127): the table
+// holds the values doubled (small integers, exact in int8) and the scale is
+// halved, 2^(s-128), exactly representable for every s < 255.
 struct Block32 {
   __m256 q[4];
 };
