@@ -14,9 +14,14 @@ release: setup
 	cmake -S . -B build $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DQUARRY_TESTS=ON
 	cmake --build build -j $(JOBS)
 
-# The main job. Until `quarry serve` exists: render, tokenize and parse a sample chat.
-run: release
-	build/bin/quarry demo
+# The main job: the server on http://127.0.0.1:$(PORT) with the default model
+# (a small random-weight demo model synthesized once into ~/.cache/quarry;
+# serve real weights with `build/bin/quarry serve --model path/to/gpt-oss-20b`).
+PORT ?= 8080
+run: setup
+	cmake -S . -B build $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release
+	cmake --build build -j $(JOBS) --target quarry
+	build/bin/quarry serve --port $(PORT)
 
 test:
 	./scripts/test.sh

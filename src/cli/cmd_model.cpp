@@ -177,25 +177,6 @@ namespace {
   throw CLI::RuntimeError(status);
 }
 
-// --tokenizer if given; else the tokenizer shipped with the model (an HF
-// checkpoint's tokenizer.json, the vocabulary inside a GGUF file), so a model
-// with its own vocabulary is never read with another; else the default o200k
-// rank table.
-Result<tokenizer::Tokenizer> prompt_tokenizer(const GenerateArgs& a) {
-  namespace fs = std::filesystem;
-  if (!a.tokenizer.empty()) return load_tokenizer(a.tokenizer);
-  std::error_code ec;
-  if (fs::is_directory(a.model, ec)) {
-    if (fs::exists(fs::path(a.model) / "tokenizer.json", ec)) {
-      return tokenizer::Tokenizer::load(a.model);
-    }
-  } else if (auto gguf = formats::GgufFile::open(a.model);
-             gguf.ok() && gguf->has("tokenizer.ggml.tokens")) {
-    return load_tokenizer(a.model);
-  }
-  return load_tokenizer("");
-}
-
 // Sampling ends at harmony's stop tokens (<|return|>, <|call|>, <|endoftext|>)
 // and at the model's own EOS ids.
 std::vector<int32_t> stop_ids(const model::GptOssConfig& c) {
@@ -260,7 +241,7 @@ void generate_prompt(const GenerateArgs& a) {
                 " tokens): --prompt needs a gpt-oss vocabulary (use --jsonl with token ids "
                 "for small test models)");
   }
-  auto tok = prompt_tokenizer(a);
+  auto tok = model_tokenizer(a.model, a.tokenizer);
   if (!tok.ok()) fail(1, "tokenizer: " + tok.message());
 
   nlohmann::ordered_json body;

@@ -23,10 +23,17 @@ void add_demo_command(CLI::App& app);       // demo: render + tokenize a sample 
 void add_model_commands(CLI::App& app);     // logits, generate
 void add_convert_commands(CLI::App& app);   // synth, convert
 void add_bench_command(CLI::App& app);      // bench: throughput, RSS, bandwidth
+void add_serve_command(CLI::App& app);      // serve: the OpenAI-compatible server
 
 // Loads --tokenizer PATH; when empty, $QUARRY_TOKENIZER, then the rank table
 // installed beside the binary (share/quarry/o200k_base.tiktoken).
 Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path);
+// The tokenizer for a model: `tokenizer_path` if given; else the one shipped
+// with the model (an HF checkpoint's tokenizer.json, the vocabulary inside a
+// GGUF file), so a model with its own vocabulary is never read with another;
+// else the default o200k rank table.
+Result<tokenizer::Tokenizer> model_tokenizer(const std::string& model,
+                                             const std::string& tokenizer_path);
 
 // Reads in[field] as token ids: an array of integers in [0, vocab_size).
 // Errors name the element, e.g. "ids[3]: 201088 is not a token ...".

@@ -52,4 +52,18 @@ Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
       "directory) or set QUARRY_TOKENIZER");
 }
 
+Result<tokenizer::Tokenizer> model_tokenizer(const std::string& model,
+                                             const std::string& tokenizer_path) {
+  if (!tokenizer_path.empty()) return load_tokenizer(tokenizer_path);
+  std::error_code ec;
+  if (fs::is_directory(model, ec)) {
+    if (fs::exists(fs::path(model) / "tokenizer.json", ec))
+      return tokenizer::Tokenizer::load(model);
+  } else if (is_gguf_file(model)) {
+    auto gguf = formats::GgufFile::open(model);
+    if (gguf.ok() && gguf->has("tokenizer.ggml.tokens")) return load_gguf_tokenizer(model);
+  }
+  return load_tokenizer("");
+}
+
 }  // namespace quarry::cli

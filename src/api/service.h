@@ -1,0 +1,84 @@
+// The OpenAI-compatible API over one serving engine (shared/spec/apis.md §1-2):
+// routing, bearer keys, errors, /v1/models, /health, /metrics, and the
+// generation endpoints (chat completions, completions, responses). The
+// Service is the http::Handler; generation runs on the engine thread and
+// streams back through the Responder.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/aws_errors.h"
+#include "api/errors.h"
+#include "api/metrics.h"
+#include "api/model_names.h"
+#include "aws/sigv4.h"
+#include "engine/engine.h"
+#include "http/server.h"
+#include "tokenizer/tokenizer.h"
+
+namespace quarry::api {
+
+struct ServiceOptions {
+  std::vector<std::string> served_names = {"gpt-oss"};
+  std::vector<std::string> api_keys;  // none: the OpenAI routes are open
+  // Shown in /v1/models (as "quarry_notice") and logs, e.g. that the default
+  // model has random weights.
+  std::string model_notice;
+  int64_t created = 1754352000;  // /v1/models "created"
+  // AWS access keys for SigV4 (Bedrock, SageMaker, /openai/v1). Without a
+  // lookup and without api_keys the AWS routes are open, as the OpenAI ones.
+  aws::CredentialLookup aws_credentials;
+};
+
+class Service {
+ public:
+  Service(engine::Engine& engine, const tokenizer::Tokenizer& tok, ServiceOptions options);
+
+  void handle(http::Request&& request, std::shared_ptr<http::Responder> out);
+  // The server's own errors (400/408/413/431) in the OpenAI shape.
+  static http::ErrorReply format_error(int status, std::string_view message,
+                                       std::string_view target);
+
+  // For the endpoint implementations.
+  engine::Engine& engine() { return engine_; }
+  const tokenizer::Tokenizer& tokenizer() const { return tok_; }
+  const ModelNames& names() const { return names_; }
+  Metrics& metrics() { return metrics_; }
+  void respond_error(http::Responder& out, const ApiError& e);
+  void respond_json(http::Responder& out, int status, const nlohmann::ordered_json& body);
+  // "chatcmpl-" + 24 random characters, and the like.
+  static std::string new_id(std::string_view prefix);
+
+ private:
+  bool authorized(const http::Request& r) const;
+  bool bearer_ok(std::string_view token) const;
+  // SigV4 or (where `bearer_allowed`) a Bedrock API key; nullopt = allowed.
+  std::optional<AwsError> aws_auth(const http::Request& r, std::string_view service,
+                                   bool bearer_allowed) const;
+  void route_aws(http::Request&& r, std::shared_ptr<http::Responder> out);
+  void route_v1(std::string_view path, http::Request&& r, std::shared_ptr<http::Responder> out);
+  void list_models(http::Responder& out);
+  void get_model(std::string_view name, http::Responder& out);
+
+  engine::Engine& engine_;
+  const tokenizer::Tokenizer& tok_;
+  ServiceOptions options_;
+  ModelNames names_;
+  Metrics metrics_;
+};
+
+// The generation endpoints (one file each). `body` is a parsed JSON object;
+// `model` the name the client sent, already resolved to a served model.
+void handle_chat_completions(Service& svc, const nlohmann::ordered_json& body,
+                             const std::string& model, std::shared_ptr<http::Responder> out);
+void handle_completions(Service& svc, const nlohmann::ordered_json& body, const std::string& model,
+                        std::shared_ptr<http::Responder> out);
+void handle_responses(Service& svc, const nlohmann::ordered_json& body, const std::string& model,
+                      std::shared_ptr<http::Responder> out);
+
+}  // namespace quarry::api

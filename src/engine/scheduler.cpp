@@ -1,0 +1,195 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+
+namespace quarry::engine {
+
+Scheduler::Scheduler(const EngineOptions& options, size_t kv_blocks, size_t block_size)
+    : options_(options), blocks_(kv_blocks, block_size) {
+  // Zero would stall every step; one is the least that makes progress.
+  options_.max_batch_tokens = std::max<size_t>(1, options_.max_batch_tokens);
+  options_.max_running = std::max<size_t>(1, options_.max_running);
+}
+
+size_t Scheduler::blocks_for(size_t positions) const {
+  return (positions + blocks_.block_size() - 1) / blocks_.block_size();
+}
+
+void Scheduler::free_blocks(Sequence& s) {
+  // Tail first: the LRU list then evicts a sequence's last blocks before its
+  // first ones, which are the likelier to be a shared prefix.
+  for (size_t i = s.kv.blocks.size(); i-- > 0;) blocks_.release(s.kv.blocks[i]);
+  s.kv.blocks.clear();
+  s.n_computed = 0;
+  s.n_committed = 0;
+}
+
+void Scheduler::extend_hashes(Sequence& s) const {
+  const size_t bs = blocks_.block_size();
+  while (s.hashes.size() < s.tokens.size() / bs) {
+    const size_t i = s.hashes.size();
+    const uint64_t parent = i == 0 ? kRootHash : s.hashes[i - 1];
+    s.hashes.push_back(hash_block(parent, std::span(s.tokens).subspan(i * bs, bs)));
+  }
+}
+
+void Scheduler::preempt(size_t index, Schedule& plan) {
+  std::unique_ptr<Sequence> s = std::move(running_[index]);
+  running_.erase(running_.begin() + static_cast<ptrdiff_t>(index));
+  free_blocks(*s);
+  // Victims are taken newest first, so pushing each to the front keeps the
+  // older ones ahead.
+  waiting_.push_front(std::move(s));
+  ++plan.n_preempted;
+}
+
+bool Scheduler::ensure_first_block(size_t index, Schedule& plan) {
+  Sequence& s = *running_[index];
+  const size_t bs = blocks_.block_size();
+  while (s.kv.blocks.size() * bs <= s.n_computed) {
+    const int32_t b = blocks_.allocate();
+    if (b >= 0) {
+      s.kv.blocks.push_back(b);
+      continue;
+    }
+    // Everything after `index` is newer; the newest not yet in this step's
+    // batch goes (those already in it keep their blocks). `index` itself is
+    // unscheduled, so the search ends there at the latest.
+    size_t victim = running_.size() - 1;
+    while (victim > index && running_[victim]->scheduled_step == step_) --victim;
+    preempt(victim, plan);
+    if (victim == index) return false;
+  }
+  return true;
+}
+
+bool Scheduler::admit(size_t& budget, Schedule& plan) {
+  if (waiting_.empty() || running_.size() >= options_.max_running ||
+      plan.items.size() >= options_.max_running) {
+    return false;
+  }
+  Sequence& s = *waiting_.front();
+  const size_t bs = blocks_.block_size(), n = s.tokens.size();
+  std::vector<int32_t> hit;
+  if (options_.prefix_caching) {
+    extend_hashes(s);
+    // The last token is always computed: its logits give the next token.
+    const size_t max_hit = std::min((n - 1) / bs, s.hashes.size());
+    hit = blocks_.lookup(std::span(s.hashes).first(max_hit), s.tokens);
+  }
+  const size_t start = hit.size() * bs;
+  const size_t count = std::min(n - start, budget);
+  const size_t need = blocks_for(start + count) - hit.size();
+  // Reviving a cached hit takes it out of the free blocks too.
+  if (need > blocks_.free_count() - blocks_.count_unreferenced(hit)) return false;
+
+  blocks_.share(hit);
+  s.kv.blocks = std::move(hit);
+  for (size_t i = 0; i < need; ++i) s.kv.blocks.push_back(blocks_.allocate());
+  s.n_computed = start;
+  s.n_committed = start / bs;  // hits are already in the prefix cache
+  if (!s.admitted_once) {
+    // A recompute after preemption is not a new prompt: counted once.
+    s.admitted_once = true;
+    s.cached_tokens = start;
+    if (options_.prefix_caching) {
+      prefix_query_tokens_ += s.n_prompt;
+      prefix_hit_tokens_ += start;
+    }
+  }
+  s.admit_order = admitted_++;
+  s.scheduled_step = step_;
+  plan.items.push_back({&s, start, count, start + count == n});
+  plan.n_tokens += count;
+  budget -= count;
+  running_.push_back(std::move(waiting_.front()));
+  waiting_.pop_front();
+  return true;
+}
+
+Schedule Scheduler::schedule() {
+  ++step_;
+  Schedule plan;
+  size_t budget = options_.max_batch_tokens;
+  const size_t bs = blocks_.block_size();
+  // Pass 0: decoding sequences (one token each); pass 1: prefill chunks.
+  for (int pass = 0; pass < 2; ++pass) {
+    size_t i = 0;
+    while (i < running_.size() && budget > 0 && plan.items.size() < options_.max_running) {
+      Sequence& s = *running_[i];
+      const size_t remaining = s.tokens.size() - s.n_computed;
+      if ((remaining == 1) != (pass == 0)) {
+        ++i;
+        continue;
+      }
+      // Preempted itself: index i now holds the next sequence.
+      if (!ensure_first_block(i, plan)) continue;
+      const size_t want = std::min(remaining, budget);
+      // The rest of a chunk only takes free blocks; it shrinks rather than
+      // preempting anyone.
+      while (s.kv.blocks.size() * bs < s.n_computed + want) {
+        const int32_t b = blocks_.allocate();
+        if (b < 0) break;
+        s.kv.blocks.push_back(b);
+      }
+      const size_t count = std::min(want, s.kv.blocks.size() * bs - s.n_computed);
+      s.scheduled_step = step_;
+      plan.items.push_back({&s, s.n_computed, count, s.n_computed + count == s.tokens.size()});
+      plan.n_tokens += count;
+      budget -= count;
+      ++i;
+    }
+  }
+  // After a preemption the pool is short: admitting now would only thrash.
+  if (plan.n_preempted == 0) {
+    while (budget > 0 && admit(budget, plan)) {
+    }
+  }
+  return plan;
+}
+
+void Scheduler::computed(const Schedule& plan) {
+  const size_t bs = blocks_.block_size();
+  for (const ScheduledSeq& it : plan.items) {
+    Sequence& s = *it.seq;
+    s.n_computed = it.start + it.count;
+    if (!options_.prefix_caching) continue;
+    const size_t full = s.n_computed / bs;
+    if (full <= s.n_committed) continue;
+    extend_hashes(s);
+    for (size_t b = s.n_committed; b < full; ++b) {
+      blocks_.commit(s.kv.blocks[b], s.hashes[b], std::span(s.tokens).subspan(b * bs, bs));
+    }
+    s.n_committed = full;
+  }
+}
+
+std::unique_ptr<Sequence> Scheduler::remove(uint64_t id) {
+  for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+    if ((*it)->id != id) continue;
+    std::unique_ptr<Sequence> s = std::move(*it);
+    waiting_.erase(it);
+    free_blocks(*s);
+    return s;
+  }
+  for (auto it = running_.begin(); it != running_.end(); ++it) {
+    if ((*it)->id != id) continue;
+    std::unique_ptr<Sequence> s = std::move(*it);
+    running_.erase(it);
+    free_blocks(*s);
+    return s;
+  }
+  return nullptr;
+}
+
+std::vector<std::unique_ptr<Sequence>> Scheduler::remove_all() {
+  std::vector<std::unique_ptr<Sequence>> all;
+  for (auto& s : waiting_) all.push_back(std::move(s));
+  for (auto& s : running_) all.push_back(std::move(s));
+  waiting_.clear();
+  running_.clear();
+  for (auto& s : all) free_blocks(*s);
+  return all;
+}
+
+}  // namespace quarry::engine
