@@ -31,21 +31,6 @@ AwsError to_aws(const ApiError& e) {
   return aws_validation(e.message);
 }
 
-// The served model a {modelId} refers to: ids and aliases, foundation-model
-// ARNs, and (quarry choice) other Bedrock ARNs by their last segment.
-std::optional<std::string> resolve_model(const ModelNames& names, const std::string& id) {
-  if (auto m = names.resolve(id)) return m;
-  if (id.starts_with("arn:")) {
-    const std::string last = id.substr(id.rfind('/') + 1);
-    if (auto m = names.resolve(last)) return m;
-    // Cross-region inference profiles prefix the id with a geography: us.openai....
-    if (const size_t dot = last.find('.'); dot != std::string::npos) {
-      return names.resolve(last.substr(dot + 1));
-    }
-  }
-  return std::nullopt;
-}
-
 bool valid_model_id(const std::string& id) {
   if (id.empty() || id.size() > 2048) return false;
   for (unsigned char c : id) {
@@ -193,21 +178,22 @@ class ConverseSink : public GenerationSink {
   int index_ = 0;
 };
 
-std::optional<AwsError> start_converse(Service& svc, const Json& body, bool stream,
-                                       const std::string& request_id,
+std::optional<AwsError> start_converse(Service& svc, std::shared_ptr<ServedModel> served,
+                                       const Json& body, bool stream, const std::string& request_id,
                                        std::shared_ptr<http::Responder> out) {
   Json chat = Json::object();
   if (auto err = converse_to_chat(body, chat)) return err;
   Result<harmony::ChatRequest> req = harmony::parse_chat_request(chat);
   if (!req.ok()) return aws_validation(req.message());
   GenerationSpec spec;
+  spec.model = served;
   if (auto err =
-          parse_generation_params(chat, Endpoint::kChat, svc.engine().n_vocab(), spec.params)) {
+          parse_generation_params(chat, Endpoint::kChat, served->engine->n_vocab(), spec.params)) {
     return aws_validation(err->message);
   }
   spec.params.n = 1;
   spec.params.stream = stream;
-  Result<std::vector<tokenizer::TokenId>> ids = harmony::render_prompt(svc.tokenizer(), *req);
+  Result<std::vector<tokenizer::TokenId>> ids = harmony::render_prompt(*served->tokenizer, *req);
   if (!ids.ok()) return aws_validation(ids.message());
   spec.prompt.assign(ids->begin(), ids->end());
   auto sink = std::make_shared<ConverseSink>(out, request_id, stream);
@@ -216,12 +202,12 @@ std::optional<AwsError> start_converse(Service& svc, const Json& body, bool stre
   return std::nullopt;
 }
 
-std::optional<AwsError> start_invoke(Service& svc, Json body, const std::string& model, bool stream,
+std::optional<AwsError> start_invoke(Service& svc, std::shared_ptr<ServedModel> served, Json body,
+                                     const std::string& model, bool stream,
                                      const std::string& request_id,
                                      std::shared_ptr<http::Responder> out) {
   if (auto m = body.find("model"); m != body.end() && !m->is_null()) {
-    if (!m->is_string() ||
-        svc.names().resolve(m->get<std::string>()) != svc.names().resolve(model)) {
+    if (!m->is_string() || svc.find_model(m->get<std::string>()) != served) {
       return aws_validation("The model in the request body does not match the model in the URL.");
     }
   }
@@ -266,7 +252,9 @@ std::optional<AwsError> start_invoke(Service& svc, Json body, const std::string&
           {"X-Amzn-Bedrock-Invocation-Latency", std::to_string(ms_since(t0))}};
     };
   }
-  if (auto err = start_chat_completion(svc, body, model, out, std::move(o))) return to_aws(*err);
+  if (auto err = start_chat_completion(svc, body, model, std::move(served), out, std::move(o))) {
+    return to_aws(*err);
+  }
   return std::nullopt;
 }
 
@@ -306,7 +294,16 @@ void handle_bedrock(Service& svc, const http::Request& r, std::string_view label
   }
   const std::string id = aws::percent_decode(label);
   if (!valid_model_id(id)) return fail(aws_validation("The provided model identifier is invalid."));
-  auto model = resolve_model(svc.names(), id);
+  std::shared_ptr<ServedModel> model = svc.find_model(id);
+  if (!model && id.starts_with("arn:")) {
+    // Quarry choice: other Bedrock ARNs (inference profiles, provisioned and
+    // imported models) by their last segment, without a geography prefix.
+    const std::string last = id.substr(id.rfind('/') + 1);
+    model = svc.find_model(last);
+    if (const size_t dot = last.find('.'); !model && dot != std::string::npos) {
+      model = svc.find_model(last.substr(dot + 1));
+    }
+  }
   if (!model) {
     return fail(AwsError{404, "ResourceNotFoundException", "The model " + id + " was not found."});
   }
@@ -316,9 +313,9 @@ void handle_bedrock(Service& svc, const http::Request& r, std::string_view label
   }
   std::optional<AwsError> err;
   if (op == "converse" || op == "converse-stream") {
-    err = start_converse(svc, body, op == "converse-stream", request_id, out);
+    err = start_converse(svc, model, body, op == "converse-stream", request_id, out);
   } else if (op == "invoke" || op == "invoke-with-response-stream") {
-    err = start_invoke(svc, std::move(body), id, op != "invoke", request_id, out);
+    err = start_invoke(svc, model, std::move(body), id, op != "invoke", request_id, out);
   } else {
     err = AwsError{404, "UnknownOperationException", "Unknown operation " + std::string(op) + "."};
   }

@@ -10,16 +10,19 @@ namespace quarry::api {
 
 std::optional<ApiError> start_chat_completion(Service& svc, const nlohmann::ordered_json& body,
                                               const std::string& model,
+                                              std::shared_ptr<ServedModel> served,
                                               std::shared_ptr<http::Responder> out,
                                               ChatOutput output) {
   Result<harmony::ChatRequest> req = harmony::parse_chat_request(body);
   if (!req.ok()) return invalid_from_path_message(req.message());
   GenerationSpec spec;
-  if (auto err =
-          parse_generation_params(body, Endpoint::kChat, svc.engine().n_vocab(), spec.params)) {
+  spec.model = std::move(served);
+  if (auto err = parse_generation_params(body, Endpoint::kChat, spec.model->engine->n_vocab(),
+                                         spec.params)) {
     return err;
   }
-  Result<std::vector<tokenizer::TokenId>> ids = harmony::render_prompt(svc.tokenizer(), *req);
+  Result<std::vector<tokenizer::TokenId>> ids =
+      harmony::render_prompt(*spec.model->tokenizer, *req);
   if (!ids.ok()) return invalid(ids.message());
   spec.prompt.assign(ids->begin(), ids->end());
   const GenerationParams params = spec.params;
@@ -30,8 +33,11 @@ std::optional<ApiError> start_chat_completion(Service& svc, const nlohmann::orde
 }
 
 void handle_chat_completions(Service& svc, const nlohmann::ordered_json& body,
-                             const std::string& model, std::shared_ptr<http::Responder> out) {
-  if (auto err = start_chat_completion(svc, body, model, out)) svc.respond_error(*out, *err);
+                             const std::string& model, std::shared_ptr<ServedModel> served,
+                             std::shared_ptr<http::Responder> out) {
+  if (auto err = start_chat_completion(svc, body, model, std::move(served), out)) {
+    svc.respond_error(*out, *err);
+  }
 }
 
 }  // namespace quarry::api

@@ -14,6 +14,7 @@ namespace quarry::api {
 // the response goes to `out` as `output` says. On an error nothing was sent.
 std::optional<ApiError> start_chat_completion(Service& svc, const nlohmann::ordered_json& body,
                                               const std::string& model,
+                                              std::shared_ptr<ServedModel> served,
                                               std::shared_ptr<http::Responder> out,
                                               ChatOutput output = {});
 

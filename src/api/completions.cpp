@@ -141,10 +141,11 @@ class CompletionSink : public GenerationSink {
 }  // namespace
 
 void handle_completions(Service& svc, const Json& body, const std::string& model,
-                        std::shared_ptr<http::Responder> out) {
+                        std::shared_ptr<ServedModel> served, std::shared_ptr<http::Responder> out) {
   GenerationSpec spec;
   spec.raw = true;
-  if (auto err = parse_generation_params(body, Endpoint::kCompletions, svc.engine().n_vocab(),
+  spec.model = served;
+  if (auto err = parse_generation_params(body, Endpoint::kCompletions, served->engine->n_vocab(),
                                          spec.params)) {
     return svc.respond_error(*out, *err);
   }
@@ -158,14 +159,14 @@ void handle_completions(Service& svc, const Json& body, const std::string& model
   std::string text;
   if (p->is_string()) {
     text = p->get<std::string>();
-    for (tokenizer::TokenId id : svc.tokenizer().encode(text, tokenizer::Specials::kAll)) {
+    for (tokenizer::TokenId id : served->tokenizer->encode(text, tokenizer::Specials::kAll)) {
       spec.prompt.push_back(static_cast<int32_t>(id));
     }
   } else if (p->is_array() && !p->empty() && (*p)[0].is_number_integer()) {
     for (size_t i = 0; i < p->size(); ++i) {
       const Json& v = (*p)[i];
       if (!v.is_number_integer() || v.get<int64_t>() < 0 ||
-          v.get<int64_t>() >= static_cast<int64_t>(svc.engine().n_vocab())) {
+          v.get<int64_t>() >= static_cast<int64_t>(served->engine->n_vocab())) {
         const std::string param = "prompt[" + std::to_string(i) + "]";
         return svc.respond_error(*out, invalid(param + ": not a token id of this model", param));
       }
@@ -173,7 +174,7 @@ void handle_completions(Service& svc, const Json& body, const std::string& model
     }
     if (spec.params.echo) {
       std::vector<tokenizer::TokenId> ids(spec.prompt.begin(), spec.prompt.end());
-      auto t = svc.tokenizer().decode(ids);
+      auto t = served->tokenizer->decode(ids);
       if (t.ok()) text = *t;
     }
   } else if (p->is_array() && p->size() > 1) {

@@ -15,7 +15,7 @@ class Generation : public std::enable_shared_from_this<Generation> {
       : svc_(svc), spec_(std::move(spec)), sink_(std::move(sink)), start_(Clock::now()) {
     const size_t n = spec_.params.n;
     for (size_t i = 0; i < n; ++i) {
-      choices_.push_back(std::make_unique<Choice>(svc_.tokenizer(), spec_.params.stop,
+      choices_.push_back(std::make_unique<Choice>(*spec_.model->tokenizer, spec_.params.stop,
                                                   spec_.params.top_logprobs, spec_.raw));
     }
     results_.resize(n);
@@ -34,11 +34,11 @@ class Generation : public std::enable_shared_from_this<Generation> {
       if (req.sampling.seed) *req.sampling.seed += i;
       req.logits_processor = spec_.logits_processor;
       auto self = shared_from_this();
-      engine::Submitted s = svc_.engine().submit(
+      engine::Submitted s = spec_.model->engine->submit(
           std::move(req), [self, i](engine::Update&& u) { self->on_update(i, std::move(u)); });
       if (s.code != engine::SubmitCode::kOk) {
         failed_ = true;
-        for (size_t j = 0; j < i; ++j) svc_.engine().cancel(choices_[j]->id);
+        for (size_t j = 0; j < i; ++j) spec_.model->engine->cancel(choices_[j]->id);
         ApiError e;
         e.message = s.message;
         if (s.code == engine::SubmitCode::kOverloaded) {
@@ -66,7 +66,7 @@ class Generation : public std::enable_shared_from_this<Generation> {
   void cancel_all() {
     std::lock_guard lock(mu_);
     for (auto& c : choices_) {
-      if (!c->done) svc_.engine().cancel(c->id);
+      if (!c->done) spec_.model->engine->cancel(c->id);
     }
   }
 
@@ -109,7 +109,7 @@ class Generation : public std::enable_shared_from_this<Generation> {
     if (!deltas.empty()) sink_->on_deltas(i, deltas);
     if (!stopped && !u.finished) return;
 
-    if (stopped) svc_.engine().cancel(c.id);
+    if (stopped) spec_.model->engine->cancel(c.id);
     c.done = true;
     ChoiceResult& r = results_[i];
     r.decoder = &c.decoder;
@@ -202,7 +202,7 @@ const char* finish_name(Finish f) {
 std::optional<ApiError> start_generation(Service& svc, GenerationSpec spec,
                                          std::shared_ptr<GenerationSink> sink,
                                          http::Responder& out) {
-  const size_t context = svc.engine().max_positions();
+  const size_t context = spec.model->engine->max_positions();
   const size_t prompt = spec.prompt.size();
   if (prompt == 0) return invalid("The prompt is empty.", std::nullopt, "invalid_value");
   if (prompt >= context) {

@@ -14,6 +14,7 @@
 #include "api/choice_decoder.h"
 #include "api/errors.h"
 #include "api/request_params.h"
+#include "api/served_model.h"
 #include "api/service.h"
 
 namespace quarry::api {
@@ -47,6 +48,7 @@ class GenerationSink {
 };
 
 struct GenerationSpec {
+  std::shared_ptr<ServedModel> model;  // the engine and tokenizer to use
   std::vector<int32_t> prompt;
   GenerationParams params;
   bool raw = false;  // completions: plain text, no harmony parsing

@@ -380,17 +380,18 @@ class ResponsesSink : public GenerationSink {
 }  // namespace
 
 void handle_responses(Service& svc, const Json& body, const std::string& model,
-                      std::shared_ptr<http::Responder> out) {
+                      std::shared_ptr<ServedModel> served, std::shared_ptr<http::Responder> out) {
   Json chat;
   if (auto err = to_chat_body(body, chat)) return svc.respond_error(*out, *err);
   Result<harmony::ChatRequest> req = harmony::parse_chat_request(chat);
   if (!req.ok()) return svc.respond_error(*out, invalid_from_path_message(req.message()));
   GenerationSpec spec;
-  if (auto err = parse_generation_params(body, Endpoint::kResponses, svc.engine().n_vocab(),
+  spec.model = served;
+  if (auto err = parse_generation_params(body, Endpoint::kResponses, served->engine->n_vocab(),
                                          spec.params)) {
     return svc.respond_error(*out, *err);
   }
-  Result<std::vector<tokenizer::TokenId>> ids = harmony::render_prompt(svc.tokenizer(), *req);
+  Result<std::vector<tokenizer::TokenId>> ids = harmony::render_prompt(*served->tokenizer, *req);
   if (!ids.ok()) return svc.respond_error(*out, invalid(ids.message()));
   spec.prompt.assign(ids->begin(), ids->end());
   const GenerationParams params = spec.params;

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "api/bedrock.h"
+#include "api/sagemaker.h"
 
 #include <algorithm>
 #include <random>
@@ -63,12 +64,23 @@ ApiError method_not_allowed(std::string_view method, std::string_view path) {
 
 }  // namespace
 
-Service::Service(engine::Engine& engine, const tokenizer::Tokenizer& tok, ServiceOptions options)
-    : engine_(engine),
-      tok_(tok),
+Service::Service(std::shared_ptr<ServedModel> primary, ServiceOptions options)
+    : primary_(std::move(primary)),
       options_(std::move(options)),
       names_(options_.served_names.empty() ? std::vector<std::string>{"gpt-oss"}
-                                           : options_.served_names) {}
+                                           : options_.served_names) {
+  if (options_.store != nullptr) {
+    if (auto keys = options_.store->list_api_keys(); keys.ok()) {
+      for (const store::ApiKey& k : *keys) store_has_api_keys_ |= k.active();
+    }
+    endpoints_ =
+        std::make_unique<Endpoints>(*options_.store, options_.loader,
+                                    [this](std::string_view name) -> std::shared_ptr<ServedModel> {
+                                      return names_.resolve(name) ? primary_ : nullptr;
+                                    });
+    endpoints_->restore();
+  }
+}
 
 std::string Service::new_id(std::string_view prefix) {
   static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -98,14 +110,24 @@ http::ErrorReply Service::format_error(int status, std::string_view message,
   return {error_headers(e), error_body(e)};
 }
 
+std::shared_ptr<ServedModel> Service::find_model(std::string_view name) const {
+  if (names_.resolve(name)) return primary_;
+  // An endpoint's name also names its model (for the OpenAI and Bedrock routes).
+  if (endpoints_) return endpoints_->model(name);
+  return nullptr;
+}
+
 bool Service::bearer_ok(std::string_view token) const {
   bool ok = false;
   for (const std::string& k : options_.api_keys) ok |= same_secret(token, k);
+  if (!ok && options_.store != nullptr) ok = options_.store->verify_api_key(token).has_value();
   return ok;
 }
 
+bool Service::keys_required() const { return !options_.api_keys.empty() || store_has_api_keys_; }
+
 bool Service::authorized(const http::Request& r) const {
-  if (options_.api_keys.empty()) return true;
+  if (!keys_required()) return true;
   auto auth = r.header("authorization");
   if (!auth) return false;
   std::string_view v = *auth;
@@ -115,7 +137,7 @@ bool Service::authorized(const http::Request& r) const {
 
 std::optional<AwsError> Service::aws_auth(const http::Request& r, std::string_view service,
                                           bool bearer_allowed) const {
-  if (!options_.aws_credentials && options_.api_keys.empty()) return std::nullopt;  // open
+  if (!options_.aws_credentials && !keys_required()) return std::nullopt;  // open
   std::vector<aws::HeaderView> headers;
   headers.reserve(r.headers.size());
   for (const http::Header& h : r.headers) headers.emplace_back(h.name, h.value);
@@ -123,8 +145,11 @@ std::optional<AwsError> Service::aws_auth(const http::Request& r, std::string_vi
   const aws::CredentialLookup none = [](std::string_view) {
     return std::optional<aws::Credentials>();
   };
-  aws::AuthResult a = aws::verify_sigv4(req, service, std::chrono::system_clock::now(),
-                                        options_.aws_credentials ? options_.aws_credentials : none);
+  aws::VerifyOptions vo;
+  vo.allow_bearer = bearer_allowed;
+  aws::AuthResult a =
+      aws::verify_sigv4(req, service, std::chrono::system_clock::now(),
+                        options_.aws_credentials ? options_.aws_credentials : none, vo);
   if (a.verified()) return std::nullopt;
   if (a.is_bearer()) {
     if (!bearer_allowed) {
@@ -155,6 +180,25 @@ void Service::route_aws(http::Request&& r, std::shared_ptr<http::Responder> out)
     return handle_bedrock(*this, r, rest.substr(0, slash), rest.substr(slash + 1), request_id,
                           std::move(out));
   }
+  if (path.starts_with("/endpoints/")) {
+    // /endpoints/{EndpointName}/invocations[-response-stream]
+    std::string_view rest = path.substr(11);
+    const size_t slash = rest.find('/');
+    const std::string_view op = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    if (r.method != "POST" || (op != "invocations" && op != "invocations-response-stream")) {
+      return fail(AwsError{404, "UnknownOperationException", "Unknown operation."});
+    }
+    if (auto e = aws_auth(r, "sagemaker", false)) return fail(*e);
+    return handle_sagemaker_invoke(*this, r, aws::percent_decode(rest.substr(0, slash)),
+                                   op == "invocations-response-stream", request_id, std::move(out));
+  }
+  if (path == "/" && r.method == "POST" && r.header("x-amz-target")) {
+    if (auto e = aws_auth(r, "sagemaker", false)) {
+      ++metrics_.request_errors;
+      return respond_aws_error(*out, *e, request_id, /*json11=*/true);
+    }
+    return handle_sagemaker_control(*this, r, request_id, std::move(out));
+  }
   fail(AwsError{404, "UnknownOperationException",
                 "Unknown operation: " + r.method + " " + std::string(path) + "."});
 }
@@ -169,7 +213,7 @@ void Service::handle(http::Request&& r, std::shared_ptr<http::Responder> out) {
   if (path == "/metrics") {
     if (r.method != "GET") return respond_error(*out, method_not_allowed(r.method, path));
     out->respond(200, {{"Content-Type", "text/plain; version=0.0.4"}},
-                 metrics_.render(engine_.stats()));
+                 metrics_.render(primary_->engine->stats()));
     return;
   }
   const bool bedrock_alias = path.starts_with("/openai/v1/") || path == "/openai/v1";
@@ -209,7 +253,8 @@ void Service::route_v1(std::string_view path, http::Request&& r,
     if (r.method != "GET") return respond_error(*out, method_not_allowed(r.method, path));
     return get_model(percent_decode(path.substr(11)), *out);
   }
-  using Fn = void (*)(Service&, const Json&, const std::string&, std::shared_ptr<http::Responder>);
+  using Fn = void (*)(Service&, const Json&, const std::string&, std::shared_ptr<ServedModel>,
+                      std::shared_ptr<http::Responder>);
   Fn fn = nullptr;
   if (path == "/v1/chat/completions") fn = handle_chat_completions;
   if (path == "/v1/completions") fn = handle_completions;
@@ -234,8 +279,9 @@ void Service::route_v1(std::string_view path, http::Request&& r,
   }
   if (!model->is_string()) return respond_error(*out, invalid("model: expected a string", "model"));
   const std::string name = model->get<std::string>();
-  if (!names_.resolve(name)) return respond_error(*out, model_not_found(name));
-  fn(*this, body, name, std::move(out));
+  std::shared_ptr<ServedModel> served = find_model(name);
+  if (!served) return respond_error(*out, model_not_found(name));
+  fn(*this, body, name, std::move(served), std::move(out));
 }
 
 void Service::list_models(http::Responder& out) {
@@ -246,7 +292,7 @@ void Service::list_models(http::Responder& out) {
     m["object"] = "model";
     m["created"] = options_.created;
     m["owned_by"] = "quarry";
-    m["max_model_len"] = engine_.max_positions();
+    m["max_model_len"] = primary_->engine->max_positions();
     if (!options_.model_notice.empty()) m["quarry_notice"] = options_.model_notice;
     data.push_back(std::move(m));
   }
@@ -261,7 +307,7 @@ void Service::get_model(std::string_view name, http::Responder& out) {
   m["object"] = "model";
   m["created"] = options_.created;
   m["owned_by"] = "quarry";
-  m["max_model_len"] = engine_.max_positions();
+  m["max_model_len"] = primary_->engine->max_positions();
   if (!options_.model_notice.empty()) m["quarry_notice"] = options_.model_notice;
   respond_json(out, 200, m);
 }

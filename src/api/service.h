@@ -13,9 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "api/aws_errors.h"
+#include "api/endpoints.h"
 #include "api/errors.h"
 #include "api/metrics.h"
 #include "api/model_names.h"
+#include "api/served_model.h"
 #include "aws/sigv4.h"
 #include "engine/engine.h"
 #include "http/server.h"
@@ -33,11 +35,18 @@ struct ServiceOptions {
   // AWS access keys for SigV4 (Bedrock, SageMaker, /openai/v1). Without a
   // lookup and without api_keys the AWS routes are open, as the OpenAI ones.
   aws::CredentialLookup aws_credentials;
+  // The control-plane store: SageMaker models, configs and endpoints. Null:
+  // the SageMaker control plane answers UnknownOperationException.
+  store::Store* store = nullptr;
+  // Loads a model from a path for a SageMaker endpoint; null: only models
+  // this server already serves can back an endpoint.
+  Endpoints::Loader loader;
 };
 
 class Service {
  public:
-  Service(engine::Engine& engine, const tokenizer::Tokenizer& tok, ServiceOptions options);
+  // `primary`: the model served under options.served_names.
+  Service(std::shared_ptr<ServedModel> primary, ServiceOptions options);
 
   void handle(http::Request&& request, std::shared_ptr<http::Responder> out);
   // The server's own errors (400/408/413/431) in the OpenAI shape.
@@ -45,9 +54,12 @@ class Service {
                                        std::string_view target);
 
   // For the endpoint implementations.
-  engine::Engine& engine() { return engine_; }
-  const tokenizer::Tokenizer& tokenizer() const { return tok_; }
+  // The model a client's name refers to: a served name or alias (§1.4), or
+  // a SageMaker endpoint that is InService; null when none.
+  std::shared_ptr<ServedModel> find_model(std::string_view name) const;
+  const std::shared_ptr<ServedModel>& primary() const { return primary_; }
   const ModelNames& names() const { return names_; }
+  Endpoints* endpoints() { return endpoints_.get(); }
   Metrics& metrics() { return metrics_; }
   void respond_error(http::Responder& out, const ApiError& e);
   void respond_json(http::Responder& out, int status, const nlohmann::ordered_json& body);
@@ -57,6 +69,8 @@ class Service {
  private:
   bool authorized(const http::Request& r) const;
   bool bearer_ok(std::string_view token) const;
+  // Bearer keys are configured (options or the store): the routes are closed.
+  bool keys_required() const;
   // SigV4 or (where `bearer_allowed`) a Bedrock API key; nullopt = allowed.
   std::optional<AwsError> aws_auth(const http::Request& r, std::string_view service,
                                    bool bearer_allowed) const;
@@ -65,20 +79,22 @@ class Service {
   void list_models(http::Responder& out);
   void get_model(std::string_view name, http::Responder& out);
 
-  engine::Engine& engine_;
-  const tokenizer::Tokenizer& tok_;
+  std::shared_ptr<ServedModel> primary_;
   ServiceOptions options_;
   ModelNames names_;
   Metrics metrics_;
+  bool store_has_api_keys_ = false;       // read at start
+  std::unique_ptr<Endpoints> endpoints_;  // declared last: its threads use the rest
 };
 
 // The generation endpoints (one file each). `body` is a parsed JSON object;
 // `model` the name the client sent, already resolved to a served model.
 void handle_chat_completions(Service& svc, const nlohmann::ordered_json& body,
-                             const std::string& model, std::shared_ptr<http::Responder> out);
+                             const std::string& model, std::shared_ptr<ServedModel> served,
+                             std::shared_ptr<http::Responder> out);
 void handle_completions(Service& svc, const nlohmann::ordered_json& body, const std::string& model,
-                        std::shared_ptr<http::Responder> out);
+                        std::shared_ptr<ServedModel> served, std::shared_ptr<http::Responder> out);
 void handle_responses(Service& svc, const nlohmann::ordered_json& body, const std::string& model,
-                      std::shared_ptr<http::Responder> out);
+                      std::shared_ptr<ServedModel> served, std::shared_ptr<http::Responder> out);
 
 }  // namespace quarry::api

@@ -24,6 +24,8 @@
 #include "http/server.h"
 #include "kernels/ops.h"
 #include "model/gpt_oss_model.h"
+#include "store/data_dir.h"
+#include "store/store.h"
 
 namespace quarry::cli {
 namespace {
@@ -32,6 +34,7 @@ namespace fs = std::filesystem;
 
 struct ServeArgs {
   std::string model;
+  std::string data_dir;
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   std::vector<std::string> served_names;
@@ -100,6 +103,83 @@ std::string ensure_default_model(const tokenizer::Tokenizer& tok) {
   return dir.string();
 }
 
+std::string default_served_name(const std::string& model_path);
+
+// MemAvailable from /proc/meminfo in bytes (0 when unknown).
+uint64_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit) {
+    if (key == "MemAvailable:") return kb << 10;
+  }
+  return 0;
+}
+
+// Bytes of weights a model path holds (a file, or the files of a directory).
+// They are mapped, not read, but a model that does not fit pages forever.
+uint64_t model_bytes(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return fs::file_size(path, ec);
+  uint64_t total = 0;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    if (e.is_regular_file(ec) && e.path().extension() == ".safetensors") total += e.file_size(ec);
+  }
+  return total;
+}
+
+// One loaded model with everything that serves it; a ServedModel's owner.
+struct LoadedModel {
+  std::unique_ptr<tokenizer::Tokenizer> tok;
+  std::unique_ptr<model::GptOssModel> model;
+  std::unique_ptr<engine::Engine> engine;
+  size_t kv_blocks = 0, block_bytes = 0;
+};
+
+// Loads a model (HF directory or GGUF file) with its tokenizer into a new
+// engine. Refuses a model whose weights would not fit in the memory left.
+Result<std::shared_ptr<api::ServedModel>> load_served(const std::string& path, const ServeArgs& a,
+                                                      const kernels::Ops& ops, ThreadPool& pool) {
+  auto tok = model_tokenizer(path, a.tokenizer);
+  if (!tok.ok()) return make_error("tokenizer: " + tok.message());
+  auto loaded = model::load_model(path);
+  if (!loaded.ok()) return loaded.error();
+  const model::GptOssConfig& c = (*loaded)->config();
+  if (c.n_vocab < tokenizer::kVocabSize) {
+    return make_error("the model's vocabulary (" + std::to_string(c.n_vocab) +
+                      " tokens) is too small for the harmony tokenizer (" +
+                      std::to_string(tokenizer::kVocabSize) + ")");
+  }
+  auto owner = std::make_shared<LoadedModel>();
+  owner->block_bytes = c.n_layer * 2 * a.block_size * c.kv_width() * sizeof(float);
+  owner->kv_blocks = std::max<size_t>(4, (a.kv_cache_mb << 20) / owner->block_bytes);
+  if (const uint64_t avail = available_memory(); avail > 0) {
+    const uint64_t need = model_bytes(path) + owner->kv_blocks * owner->block_bytes;
+    if (need > avail) {
+      return make_error("not enough memory: the model and its KV cache need " +
+                        std::to_string(need >> 20) + " MiB, " + std::to_string(avail >> 20) +
+                        " MiB are available");
+    }
+  }
+  owner->tok = std::make_unique<tokenizer::Tokenizer>(std::move(tok.value()));
+  owner->model = std::move(loaded.value());
+  engine::EngineOptions eo;
+  eo.max_batch_tokens = a.max_batch_tokens;
+  eo.max_running = a.max_running;
+  eo.max_waiting = a.max_waiting;
+  owner->engine = std::make_unique<engine::Engine>(
+      engine::make_gpt_oss_step_model(*owner->model, ops, pool, owner->kv_blocks, a.block_size,
+                                      a.max_batch_tokens),
+      eo);
+  auto served = std::make_shared<api::ServedModel>();
+  served->name = default_served_name(path);
+  served->engine = owner->engine.get();
+  served->tokenizer = owner->tok.get();
+  served->owner = owner;
+  return served;
+}
+
 std::string default_served_name(const std::string& model_path) {
   fs::path p(model_path);
   if (p.filename().empty()) p = p.parent_path();
@@ -128,48 +208,59 @@ void run_serve(ServeArgs a) {
   if (a.served_names.empty()) a.served_names = {default_served_name(a.model)};
   if (const char* key = std::getenv("QUARRY_API_KEY"); key && *key) a.api_keys.push_back(key);
 
-  auto tok = model_tokenizer(a.model, a.tokenizer);
-  if (!tok.ok()) fail("tokenizer: " + tok.message());
   auto ops = kernels::ops_from_env();
   if (!ops.ok()) fail(ops.message());
-  auto loaded = model::load_model(a.model);
-  if (!loaded.ok()) fail(loaded.message());
-  const model::GptOssModel& m = **loaded;
-  const model::GptOssConfig& c = m.config();
-  if (c.n_vocab < tokenizer::kVocabSize) {
-    fail("the model's vocabulary (" + std::to_string(c.n_vocab) +
-         " tokens) is too small for the harmony tokenizer (" +
-         std::to_string(tokenizer::kVocabSize) + ")");
-  }
-
   ThreadPool pool(a.threads);
-  const size_t block_bytes = c.n_layer * 2 * a.block_size * c.kv_width() * sizeof(float);
-  const size_t kv_blocks = std::max<size_t>(4, (a.kv_cache_mb << 20) / block_bytes);
-  engine::EngineOptions eo;
-  eo.max_batch_tokens = a.max_batch_tokens;
-  eo.max_running = a.max_running;
-  eo.max_waiting = a.max_waiting;
-  engine::Engine engine(
-      engine::make_gpt_oss_step_model(m, **ops, pool, kv_blocks, a.block_size, a.max_batch_tokens),
-      eo);
+  // Every model shares the one compute pool (its parallel loops take turns),
+  // so several endpoints never oversubscribe the cores.
+  auto primary_loaded = load_served(a.model, a, **ops, pool);
+  if (!primary_loaded.ok()) fail(primary_loaded.message());
+  std::shared_ptr<api::ServedModel> primary = primary_loaded.value();
+  primary->name = a.served_names.front();
+  const LoadedModel& lm = *std::static_pointer_cast<LoadedModel>(primary->owner);
+  const model::GptOssConfig& c = lm.model->config();
+
+  // The control-plane store (SageMaker resources, keys, usage).
+  namespace store = quarry::store;
+  fs::path data_dir = a.data_dir;
+  if (data_dir.empty()) {
+    auto d = store::default_data_dir();
+    if (!d.ok()) fail(d.message());
+    data_dir = d.value();
+  }
+  auto st = store::Store::open(data_dir / "quarry.db");
+  if (!st.ok()) fail("store " + (data_dir / "quarry.db").string() + ": " + st.message());
+  store::Store& db = st.value();
 
   api::ServiceOptions so;
   so.served_names = a.served_names;
   so.api_keys = a.api_keys;
   so.model_notice = notice;
-  // The access key the AWS SDKs sign with (the control-plane store of keys
-  // comes with the SageMaker work); without one the AWS routes are open
-  // unless an API key is set.
-  const char* key_id = std::getenv("QUARRY_ACCESS_KEY_ID");
-  const char* secret = std::getenv("QUARRY_SECRET_ACCESS_KEY");
-  if (key_id && *key_id && secret && *secret) {
-    so.aws_credentials = [id = std::string(key_id), s = std::string(secret)](
-                             std::string_view k) -> std::optional<aws::Credentials> {
-      if (k != id) return std::nullopt;
-      return aws::Credentials{s, std::nullopt, std::nullopt};
+  so.store = &db;
+  // SigV4 keys: QUARRY_ACCESS_KEY_ID / QUARRY_SECRET_ACCESS_KEY (the client
+  // kits' convention), then the keys of `quarry keys create`.
+  std::string env_id, env_secret;
+  if (const char* v = std::getenv("QUARRY_ACCESS_KEY_ID")) env_id = v;
+  if (const char* v = std::getenv("QUARRY_SECRET_ACCESS_KEY")) env_secret = v;
+  bool any_access_key = !env_id.empty() && !env_secret.empty();
+  if (auto keys = db.list_access_keys(); keys.ok()) {
+    for (const store::AccessKey& k : *keys) any_access_key |= k.active();
+  }
+  if (any_access_key) {
+    so.aws_credentials = [env_id, env_secret,
+                          &db](std::string_view id) -> std::optional<aws::Credentials> {
+      if (!env_id.empty() && id == env_id && !env_secret.empty()) {
+        return aws::Credentials{env_secret, std::nullopt, std::nullopt};
+      }
+      auto k = db.lookup_access_key(id);
+      if (!k.ok()) return std::nullopt;
+      return aws::Credentials{k->secret, std::nullopt, std::nullopt};
     };
   }
-  api::Service service(engine, *tok, so);
+  so.loader = [&a, &pool, o = *ops](const std::string& path) {
+    return load_served(path, a, *o, pool);
+  };
+  api::Service service(primary, so);
 
   http::ServerOptions ho;
   ho.host = a.host;
@@ -185,8 +276,9 @@ void run_serve(ServeArgs a) {
   if (!port.ok()) fail(port.message());
   std::cerr << "quarry serve: model " << a.model << " (" << c.n_layer << " layers, " << c.n_expert
             << " experts, " << (*ops)->isa << " kernels, " << pool.size() << " threads), KV cache "
-            << kv_blocks << " blocks of " << a.block_size << " positions ("
-            << (kv_blocks * block_bytes >> 20) << " MiB)\n";
+            << lm.kv_blocks << " blocks of " << a.block_size << " positions ("
+            << (lm.kv_blocks * lm.block_bytes >> 20) << " MiB); store "
+            << (data_dir / "quarry.db").string() << "\n";
   std::cerr << "quarry serve: served names:";
   for (const std::string& n : a.served_names) std::cerr << " " << n;
   std::cerr << (a.api_keys.empty() ? " (no API key required)\n" : " (API key required)\n");
@@ -197,7 +289,7 @@ void run_serve(ServeArgs a) {
   std::cerr << "quarry serve: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ": draining (up to "
             << a.drain_seconds << " s)\n";
   server.stop(std::chrono::milliseconds(static_cast<int64_t>(a.drain_seconds * 1000)));
-  engine.shutdown(false);
+  primary->engine->shutdown(false);
   std::cerr << "quarry serve: stopped\n";
 }
 
@@ -217,6 +309,9 @@ void add_serve_command(CLI::App& app) {
                   "name)");
   sub->add_option("--api-key", args->api_keys,
                   "accepted bearer key (repeatable; QUARRY_API_KEY adds one; none = open)");
+  sub->add_option("--data-dir", args->data_dir,
+                  "control-plane store directory (default: $QUARRY_DATA_DIR, else "
+                  "~/.local/share/quarry)");
   sub->add_option("--tokenizer", args->tokenizer, "tokenizer (default: the model's own)");
   sub->add_option("--threads", args->threads, "compute threads (0: all cores)");
   sub->add_option("--kv-cache-mb", args->kv_cache_mb, "KV cache size in MiB")

@@ -25,8 +25,11 @@ export function synthModel(quarry, dir, extra = []) {
   if (r.status !== 0) throw new Error(`quarry synth failed: ${r.stderr}`);
 }
 
+// `args` may carry its own --data-dir (to restart on the same store);
+// otherwise each server gets a fresh one.
 export async function startServer(quarry, args, env = {}) {
-  const proc = spawn(quarry, ['serve', '--host', '127.0.0.1', '--port', '0', ...args], {
+  const dataArgs = args.includes('--data-dir') ? [] : ['--data-dir', tempDir('quarry-data-')];
+  const proc = spawn(quarry, ['serve', '--host', '127.0.0.1', '--port', '0', ...dataArgs, ...args], {
     env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
