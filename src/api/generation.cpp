@@ -12,7 +12,11 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 class Generation : public std::enable_shared_from_this<Generation> {
  public:
   Generation(Service& svc, GenerationSpec spec, std::shared_ptr<GenerationSink> sink)
-      : svc_(svc), spec_(std::move(spec)), sink_(std::move(sink)), start_(Clock::now()) {
+      : svc_(svc),
+        spec_(std::move(spec)),
+        sink_(std::move(sink)),
+        start_(Clock::now()),
+        principal_(Service::current_principal()) {
     const size_t n = spec_.params.n;
     for (size_t i = 0; i < n; ++i) {
       choices_.push_back(std::make_unique<Choice>(*spec_.model->tokenizer, spec_.params.stop,
@@ -143,13 +147,18 @@ class Generation : public std::enable_shared_from_this<Generation> {
     svc_.metrics().output_tokens += c.tokens;
     svc_.metrics().reasoning_tokens += c.decoder.reasoning_tokens();
     sink_->on_choice_done(i, r);
-    if (--remaining_ == 0) sink_->on_all_done(results_, usage_);
+    if (--remaining_ == 0) {
+      sink_->on_all_done(results_, usage_);
+      svc_.record_usage(principal_, spec_.model->name, usage_.prompt_tokens,
+                        usage_.completion_tokens, usage_.reasoning_tokens);
+    }
   }
 
   Service& svc_;
   GenerationSpec spec_;
   std::shared_ptr<GenerationSink> sink_;
   Clock::time_point start_;
+  std::string principal_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Choice>> choices_;
   std::vector<ChoiceResult> results_;

@@ -46,6 +46,38 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// Per-principal usage from the store, as labelled counters.
+std::string usage_metrics(store::Store& st) {
+  auto rows = st.usage();
+  if (!rows.ok()) return {};
+  auto label = [](const std::string& v) {
+    std::string out;
+    for (char c : v) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      if (c != '\n') out.push_back(c);
+    }
+    return out;
+  };
+  std::string out =
+      "# HELP quarry_usage_tokens_total Tokens per principal (API key or access key) and model.\n"
+      "# TYPE quarry_usage_tokens_total counter\n";
+  std::string requests =
+      "# HELP quarry_usage_requests_total Requests per principal and model.\n"
+      "# TYPE quarry_usage_requests_total counter\n";
+  for (const store::UsageRow& u : *rows) {
+    const std::string l =
+        "principal=\"" + label(u.principal) + "\",model=\"" + label(u.model) + "\"";
+    out += "quarry_usage_tokens_total{" + l + ",kind=\"input\"} " + std::to_string(u.input_tokens) +
+           "\n";
+    out += "quarry_usage_tokens_total{" + l + ",kind=\"output\"} " +
+           std::to_string(u.output_tokens) + "\n";
+    out += "quarry_usage_tokens_total{" + l + ",kind=\"reasoning\"} " +
+           std::to_string(u.reasoning_tokens) + "\n";
+    requests += "quarry_usage_requests_total{" + l + "} " + std::to_string(u.requests) + "\n";
+  }
+  return out + requests;
+}
+
 ApiError not_found_url(std::string_view method, std::string_view path) {
   ApiError e;
   e.status = 404;
@@ -117,11 +149,35 @@ std::shared_ptr<ServedModel> Service::find_model(std::string_view name) const {
   return nullptr;
 }
 
-bool Service::bearer_ok(std::string_view token) const {
+namespace {
+thread_local std::string t_principal = "anonymous";
+
+// Sets the thread's principal for the duration of one handler call.
+class PrincipalScope {
+ public:
+  explicit PrincipalScope(std::string p) { t_principal = std::move(p); }
+  ~PrincipalScope() { t_principal = "anonymous"; }
+};
+}  // namespace
+
+const std::string& Service::current_principal() { return t_principal; }
+
+void Service::record_usage(const std::string& principal, const std::string& model, size_t input,
+                           size_t output, size_t reasoning) {
+  if (options_.store == nullptr) return;
+  (void)options_.store->add_usage(principal, model, static_cast<int64_t>(input),
+                                  static_cast<int64_t>(output), static_cast<int64_t>(reasoning));
+}
+
+std::optional<std::string> Service::bearer_principal(std::string_view token) const {
   bool ok = false;
   for (const std::string& k : options_.api_keys) ok |= same_secret(token, k);
-  if (!ok && options_.store != nullptr) ok = options_.store->verify_api_key(token).has_value();
-  return ok;
+  // Keys given on the command line are known by their first characters only.
+  if (ok) return "key:" + std::string(token.substr(0, std::min<size_t>(8, token.size())));
+  if (options_.store != nullptr) {
+    if (auto id = options_.store->verify_api_key(token)) return "key:" + *id;
+  }
+  return std::nullopt;
 }
 
 bool Service::keys_required() const { return !options_.api_keys.empty() || store_has_api_keys_; }
@@ -133,6 +189,23 @@ bool Service::authorized(const http::Request& r) const {
   std::string_view v = *auth;
   if (v.size() < 7 || (v.substr(0, 7) != "Bearer " && v.substr(0, 7) != "bearer ")) return false;
   return bearer_ok(v.substr(7));
+}
+
+std::string Service::sigv4_principal(const http::Request& r) {
+  // The access key id from "AWS4-HMAC-SHA256 Credential=<id>/...", already verified.
+  const std::string_view a = r.header("authorization").value_or("");
+  const size_t at = a.find("Credential=");
+  if (at == std::string_view::npos) return "anonymous";
+  const std::string_view rest = a.substr(at + 11);
+  return std::string(rest.substr(0, rest.find('/')));
+}
+
+std::string Service::aws_principal(const http::Request& r) const {
+  const std::string_view a = r.header("authorization").value_or("");
+  if (a.starts_with("Bearer ") || a.starts_with("bearer ")) {
+    return bearer_principal(a.substr(7)).value_or("anonymous");
+  }
+  return sigv4_principal(r);
 }
 
 std::optional<AwsError> Service::aws_auth(const http::Request& r, std::string_view service,
@@ -177,6 +250,7 @@ void Service::route_aws(http::Request&& r, std::shared_ptr<http::Responder> out)
       return fail(AwsError{404, "UnknownOperationException", "Unknown operation."});
     }
     if (auto e = aws_auth(r, "bedrock", true)) return fail(*e);
+    PrincipalScope scope(aws_principal(r));
     return handle_bedrock(*this, r, rest.substr(0, slash), rest.substr(slash + 1), request_id,
                           std::move(out));
   }
@@ -189,6 +263,7 @@ void Service::route_aws(http::Request&& r, std::shared_ptr<http::Responder> out)
       return fail(AwsError{404, "UnknownOperationException", "Unknown operation."});
     }
     if (auto e = aws_auth(r, "sagemaker", false)) return fail(*e);
+    PrincipalScope scope(aws_principal(r));
     return handle_sagemaker_invoke(*this, r, aws::percent_decode(rest.substr(0, slash)),
                                    op == "invocations-response-stream", request_id, std::move(out));
   }
@@ -212,8 +287,9 @@ void Service::handle(http::Request&& r, std::shared_ptr<http::Responder> out) {
   }
   if (path == "/metrics") {
     if (r.method != "GET") return respond_error(*out, method_not_allowed(r.method, path));
-    out->respond(200, {{"Content-Type", "text/plain; version=0.0.4"}},
-                 metrics_.render(primary_->engine->stats()));
+    std::string text = metrics_.render(primary_->engine->stats());
+    if (options_.store != nullptr) text += usage_metrics(*options_.store);
+    out->respond(200, {{"Content-Type", "text/plain; version=0.0.4"}}, std::move(text));
     return;
   }
   const bool bedrock_alias = path.starts_with("/openai/v1/") || path == "/openai/v1";
@@ -238,6 +314,13 @@ void Service::handle(http::Request&& r, std::shared_ptr<http::Responder> out) {
       e.message = "Incorrect API key provided.";
       return respond_error(*out, e);
     }
+    std::string principal = "anonymous";
+    if (auto a = r.header("authorization"); a && a->size() > 7 && !sigv4) {
+      principal = bearer_principal(a->substr(7)).value_or("anonymous");
+    } else if (sigv4) {
+      principal = sigv4_principal(r);
+    }
+    PrincipalScope scope(std::move(principal));
     return route_v1(path, std::move(r), std::move(out));
   }
   route_aws(std::move(r), std::move(out));

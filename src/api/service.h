@@ -63,18 +63,31 @@ class Service {
   Metrics& metrics() { return metrics_; }
   void respond_error(http::Responder& out, const ApiError& e);
   void respond_json(http::Responder& out, int status, const nlohmann::ordered_json& body);
+  // Who the request being handled on this thread authenticated as: an API
+  // key id ("key:<id>"), an access key id, or "anonymous". Set by handle()
+  // around the synchronous part of a handler; start_generation() reads it
+  // so the usage of that generation is charged to it.
+  static const std::string& current_principal();
+  // Adds a finished generation's tokens to the principal's usage (store).
+  void record_usage(const std::string& principal, const std::string& model, size_t input,
+                    size_t output, size_t reasoning);
+
   // "chatcmpl-" + 24 random characters, and the like.
   static std::string new_id(std::string_view prefix);
 
  private:
   bool authorized(const http::Request& r) const;
-  bool bearer_ok(std::string_view token) const;
+  // The principal a bearer key belongs to; nullopt when it is not a key.
+  std::optional<std::string> bearer_principal(std::string_view token) const;
+  bool bearer_ok(std::string_view token) const { return bearer_principal(token).has_value(); }
   // Bearer keys are configured (options or the store): the routes are closed.
   bool keys_required() const;
   // SigV4 or (where `bearer_allowed`) a Bedrock API key; nullopt = allowed.
   std::optional<AwsError> aws_auth(const http::Request& r, std::string_view service,
                                    bool bearer_allowed) const;
   void route_aws(http::Request&& r, std::shared_ptr<http::Responder> out);
+  static std::string sigv4_principal(const http::Request& r);
+  std::string aws_principal(const http::Request& r) const;
   void route_v1(std::string_view path, http::Request&& r, std::shared_ptr<http::Responder> out);
   void list_models(http::Responder& out);
   void get_model(std::string_view name, http::Responder& out);

@@ -24,6 +24,7 @@ void add_model_commands(CLI::App& app);     // logits, generate
 void add_convert_commands(CLI::App& app);   // synth, convert
 void add_bench_command(CLI::App& app);      // bench: throughput, RSS, bandwidth
 void add_serve_command(CLI::App& app);      // serve: the OpenAI-compatible server
+void add_keys_commands(CLI::App& app);      // keys create|list|revoke, usage
 
 // Loads --tokenizer PATH; when empty, $QUARRY_TOKENIZER, then the rank table
 // installed beside the binary (share/quarry/o200k_base.tiktoken).

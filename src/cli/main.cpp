@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   quarry::cli::add_convert_commands(app);
   quarry::cli::add_bench_command(app);
   quarry::cli::add_serve_command(app);
+  quarry::cli::add_keys_commands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

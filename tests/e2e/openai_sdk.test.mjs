@@ -174,4 +174,6 @@ test('metrics: Prometheus text, all KV blocks free when idle', async () => {
   const text = await (await fetch(`${server.base}/metrics`)).text();
   assert.match(text, /quarry_time_to_first_token_seconds_bucket\{le="\+Inf"\} \d+/);
   assert.match(text, /quarry_prefix_cache_hit_rate /);
+  // Usage is charged to the key (command-line keys are named by their first 8 characters).
+  assert.match(text, /quarry_usage_tokens_total\{principal="key:quarry-t",model="gpt-oss-20b",kind="output"\} [1-9]/);
 });
