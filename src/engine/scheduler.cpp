@@ -63,12 +63,24 @@ bool Scheduler::ensure_first_block(size_t index, Schedule& plan) {
   return true;
 }
 
-bool Scheduler::admit(size_t& budget, Schedule& plan) {
-  if (waiting_.empty() || running_.size() >= options_.max_running ||
-      plan.items.size() >= options_.max_running) {
-    return false;
+bool Scheduler::computing_elsewhere(const Sequence& w, size_t b) {
+  const size_t bs = blocks_.block_size();
+  const auto want = std::span(w.tokens).subspan(b * bs, bs);
+  for (const auto& r : running_) {
+    Sequence& s = *r;
+    // Blocks below n_committed are already in the cache (or were dropped as
+    // duplicates of a cached one): the lookup has had its chance at them.
+    if (s.n_committed > b || s.tokens.size() < (b + 1) * bs) continue;
+    extend_hashes(s);
+    if (s.hashes[b] != w.hashes[b]) continue;
+    const auto have = std::span(s.tokens).subspan(b * bs, bs);
+    if (std::equal(want.begin(), want.end(), have.begin())) return true;
   }
-  Sequence& s = *waiting_.front();
+  return false;
+}
+
+Scheduler::Admission Scheduler::admit(size_t index, size_t& budget, Schedule& plan) {
+  Sequence& s = *waiting_[index];
   const size_t bs = blocks_.block_size(), n = s.tokens.size();
   std::vector<int32_t> hit;
   if (options_.prefix_caching) {
@@ -76,12 +88,15 @@ bool Scheduler::admit(size_t& budget, Schedule& plan) {
     // The last token is always computed: its logits give the next token.
     const size_t max_hit = std::min((n - 1) / bs, s.hashes.size());
     hit = blocks_.lookup(std::span(s.hashes).first(max_hit), s.tokens);
+    // Someone is computing the next block: wait for it rather than compute
+    // it twice. A later step admits this request with the block as a hit.
+    if (hit.size() < max_hit && computing_elsewhere(s, hit.size())) return Admission::kWaits;
   }
   const size_t start = hit.size() * bs;
   const size_t count = std::min(n - start, budget);
   const size_t need = blocks_for(start + count) - hit.size();
   // Reviving a cached hit takes it out of the free blocks too.
-  if (need > blocks_.free_count() - blocks_.count_unreferenced(hit)) return false;
+  if (need > blocks_.free_count() - blocks_.count_unreferenced(hit)) return Admission::kNoRoom;
 
   blocks_.share(hit);
   s.kv.blocks = std::move(hit);
@@ -102,9 +117,9 @@ bool Scheduler::admit(size_t& budget, Schedule& plan) {
   plan.items.push_back({&s, start, count, start + count == n});
   plan.n_tokens += count;
   budget -= count;
-  running_.push_back(std::move(waiting_.front()));
-  waiting_.pop_front();
-  return true;
+  running_.push_back(std::move(waiting_[index]));
+  waiting_.erase(waiting_.begin() + static_cast<ptrdiff_t>(index));
+  return Admission::kAdmitted;
 }
 
 Schedule Scheduler::schedule() {
@@ -142,7 +157,17 @@ Schedule Scheduler::schedule() {
   }
   // After a preemption the pool is short: admitting now would only thrash.
   if (plan.n_preempted == 0) {
-    while (budget > 0 && admit(budget, plan)) {
+    // First come first served, except that a request waiting for a block
+    // someone else is computing lets the ones behind it go first (it keeps
+    // its place, so it is tried first once the block is there). One that
+    // does not fit in the free blocks stops admission as before, so later
+    // requests cannot overtake it for memory.
+    size_t i = 0;
+    while (budget > 0 && i < waiting_.size() && running_.size() < options_.max_running &&
+           plan.items.size() < options_.max_running) {
+      const Admission a = admit(i, budget, plan);
+      if (a == Admission::kNoRoom) break;
+      if (a == Admission::kWaits) ++i;
     }
   }
   return plan;

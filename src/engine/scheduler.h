@@ -13,6 +13,17 @@
 // front of the waiting queue, recomputed later; its tokens are kept, so
 // nothing is sampled or reported twice) -- possibly the sequence itself.
 //
+// In-flight prefix sharing: a waiting request whose next uncached full
+// prompt block is one that a running sequence has yet to compute (same
+// chained hash, same tokens) is not admitted yet. It keeps its place in the
+// queue while later requests may be admitted past it; once the block is
+// computed and offered to the prefix cache it is admitted with a hit, and if
+// the running sequence goes away first (cancelled, preempted, finished) it
+// no longer waits and computes the block itself. Requests arriving together
+// with the same prefix so compute it once: the first is admitted, the others
+// wait for it. Waiting is only a scheduling choice: what a request reads is
+// still decided by the cache lookup at admission.
+//
 // Sliding-window layers read only the last `window` positions, but all
 // layers share one block table here; giving them a ring of blocks is an
 // optimisation left for later.
@@ -100,7 +111,12 @@ class Scheduler {
   // preempting newer unscheduled ones; false when it preempted itself.
   bool ensure_first_block(size_t index, Schedule& plan);
   void preempt(size_t index, Schedule& plan);
-  bool admit(size_t& budget, Schedule& plan);
+  // True when a running sequence is to compute block `b` of `w` (same hash and
+  // tokens) and has not offered it to the prefix cache yet.
+  bool computing_elsewhere(const Sequence& w, size_t b);
+  enum class Admission { kAdmitted, kWaits, kNoRoom };
+  // Tries the waiting request at `index` (removed from waiting_ when admitted).
+  Admission admit(size_t index, size_t& budget, Schedule& plan);
 
   EngineOptions options_;
   BlockManager blocks_;

@@ -26,6 +26,11 @@ void FakeLog::close_gate() {
   gate_open = false;
 }
 
+void FakeLog::close_gate_on(size_t call) {
+  std::lock_guard lk(mu);
+  close_gate_on_call = call;
+}
+
 void FakeLog::open_gate() {
   std::lock_guard lk(mu);
   gate_open = true;
@@ -47,6 +52,8 @@ Status FakeModel::forward(const model::ForwardBatch& b) {
   {
     std::unique_lock lk(log_->mu);
     call = ++log_->calls_started;
+    // Stops the engine at a known step without racing it from the test.
+    if (call == log_->close_gate_on_call) log_->gate_open = false;
     log_->cv.notify_all();
     log_->cv.wait(lk, [&] { return log_->gate_open; });
     FakeBatch rec;

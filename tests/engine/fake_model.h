@@ -66,9 +66,11 @@ struct FakeLog {
   size_t calls_started = 0;
   bool gate_open = true;            // while false, forward() waits (after being counted)
   size_t fail_on_call = 0;          // 1-based forward call that fails; 0 = none
+  size_t close_gate_on_call = 0;    // 1-based forward call that closes the gate; 0 = none
   std::vector<std::string> errors;  // problems the fake detected in batches
 
   void close_gate();
+  void close_gate_on(size_t call);  // sets close_gate_on_call
   void open_gate();
   void wait_calls_started(size_t n);
   std::vector<FakeBatch> snapshot();

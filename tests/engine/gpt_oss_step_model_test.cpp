@@ -1,6 +1,7 @@
 // The engine over the real gpt-oss forward pass (tiny synthetic weights):
 // concurrent greedy requests, with chunked prefill and a prefix-cache hit,
-// give exactly the tokens of the single-sequence decode loop.
+// give exactly the tokens of the single-sequence decode loop; so do requests
+// submitted together that share a prefix computed once (in-flight sharing).
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -68,6 +69,44 @@ TEST(GptOssStepModel, ConcurrentGreedyRequestsMatchTheDecodeLoop) {
   cs[2].wait();
   EXPECT_EQ(cs[2].last.cached_tokens, 8u);
   EXPECT_EQ(cs[2].tokens, want3);
+  e.shutdown();
+  EXPECT_EQ(e.stats().kv_blocks_used, 0u);
+}
+
+TEST(GptOssStepModel, SimultaneousSharedPrefixMatchesTheDecodeLoop) {
+  model::GptOssConfig c = small_config();
+  auto made = model::GptOssModel::create(c, synthetic_weights(c, model::WeightFormat::kHF, 9));
+  ASSERT_TRUE(made.ok()) << made.message();
+  const model::GptOssModel& m = *made.value();
+  ThreadPool pool(2);
+
+  // Three blocks of 4 shared, then distinct tails.
+  const auto prefix = prompt_ids(12, 2, c.n_vocab);
+  std::vector<std::vector<int32_t>> prompts(3, prefix);
+  for (size_t i = 0; i < 3; ++i) {
+    for (size_t k = 0; k <= i; ++k)
+      prompts[i].push_back(static_cast<int32_t>((7 + 13 * i + k) % c.n_vocab));
+  }
+  const size_t n_new = 6;
+  std::deque<testing::Collector> cs(3);
+  EngineOptions o;
+  o.max_batch_tokens = 9;  // the leader's prompt takes two chunks
+  Engine e(make_gpt_oss_step_model(m, kernels::ref_ops(), pool, 32, 4, 5), o);
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(e.submit(testing::greedy_request(prompts[i], n_new), cs[i].callback()).code,
+              SubmitCode::kOk);
+  }
+  for (auto& col : cs) col.wait();
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(cs[i].tokens, decode_alone(m, pool, prompts[i], n_new)) << i;
+  }
+  // The first computes the prefix; the others wait for it and reuse it.
+  EXPECT_EQ(cs[0].last.cached_tokens, 0u);
+  EXPECT_EQ(cs[1].last.cached_tokens, 12u);
+  EXPECT_EQ(cs[2].last.cached_tokens, 12u);
+  const EngineStats st = e.stats();
+  EXPECT_EQ(st.prefix_hit_tokens, 24u);
+  EXPECT_EQ(st.prompt_tokens, 12u + 1u + 2u + 3u);
   e.shutdown();
   EXPECT_EQ(e.stats().kv_blocks_used, 0u);
 }
