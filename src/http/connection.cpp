@@ -24,6 +24,11 @@ constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 constexpr size_t kReadSize = 64 << 10;
 
+// HTTP/2 output is pulled from the session at most this much at a time, and
+// only while no write is in flight: what the client is slow to read stays in
+// the per-stream queues, held back by flow control, not in out_.
+constexpr size_t kH2WriteBatch = 128 << 10;
+
 // After the last response the server half-closes and drains what the client
 // still sends for up to this long: closing with unread input makes the kernel
 // answer with a RST, which can destroy the response before the client reads it
@@ -67,6 +72,14 @@ void Connection::begin_stop() {
   asio::post(strand_, [self = shared_from_this()] {
     self->stopping_ = true;
     self->keep_alive_ = false;
+    if (self->h2_) {
+      // GOAWAY: the streams already open may finish, then the session is done.
+      if (!self->closed_ && self->phase_ == Phase::kHttp2) {
+        self->h2_->begin_stop();
+        self->h2_step();
+      }
+      return;
+    }
     // Idle keep-alive connections close now; a request being received or
     // answered is in flight and gets to finish.
     if (!self->closed_ && self->phase_ == Phase::kIdle) self->close();
@@ -128,6 +141,9 @@ void Connection::on_read(const beast::error_code& ec, size_t n) {
     case Phase::kClosing:
       buffer_.consume(buffer_.size());
       read();
+      break;
+    case Phase::kHttp2:
+      h2_receive();
       break;
   }
 }
@@ -202,13 +218,53 @@ void Connection::skip_blank_lines() {
   buffer_.consume(n);
 }
 
+// HTTP/2 with prior knowledge (h2c): from here on the session does the
+// protocol, this connection the socket, the timer and the write queue. Each
+// stream's Exchange posts onto this strand with the stream id as its serial.
 void Connection::serve_http2() {
-  // HOOK: HTTP/2 with prior knowledge (h2c) plugs in here. Hand socket_ and
-  // buffer_ (the preface and whatever followed it) to an nghttp2 session that
-  // turns each stream into the same Request (http_version 20) and a Responder
-  // posting onto this strand; Phase, the timers, the write queue and close()
-  // carry over. Until then the connection is closed cleanly (drained, FIN).
-  begin_closing();
+  parser_.reset();
+  phase_ = Phase::kHttp2;
+  h2_ = std::make_unique<H2Session>(core_, weak_from_this(), remote_);
+  if (stopping_) h2_->begin_stop();
+  h2_receive();  // the preface and whatever followed it
+}
+
+void Connection::h2_receive() {
+  const auto data = buffer_.data();
+  h2_->receive(static_cast<const char*>(data.data()), data.size());
+  buffer_.consume(buffer_.size());
+  h2_step();
+}
+
+// After anything that may have given the session something to send or
+// changed its deadlines: write what it has (if the socket is free), close when
+// it is done, re-arm the timer, keep a read pending.
+void Connection::h2_step() {
+  if (closed_ || phase_ != Phase::kHttp2) return;
+  if (!writing_) queue(h2_->take_output(kH2WriteBatch));
+  if (h2_->done()) {
+    // No stream can make progress any more: on_close runs now for those that
+    // did not finish, not after the linger.
+    h2_->abort_all();
+    beast::error_code ec;
+    if (!writing_ && stopping_ && socket_.available(ec) == 0 && !ec) {
+      close();  // as for HTTP/1.1: nothing unread, so no RST to fear
+      return;
+    }
+    begin_closing();
+    return;
+  }
+  const auto deadline = h2_->next_deadline();
+  if (deadline != h2_armed_) {
+    h2_armed_ = deadline;
+    if (deadline) {
+      arm_timer(std::max(*deadline - std::chrono::steady_clock::now(),
+                         std::chrono::steady_clock::duration::zero()));
+    } else {
+      disarm_timer();
+    }
+  }
+  read();
 }
 
 // A client that sent `Expect: 100-continue` waits for this before sending the
@@ -273,6 +329,12 @@ void Connection::dispatch() {
 }
 
 void Connection::apply(uint64_t serial, Op op) {
+  if (h2_) {
+    if (closed_ || phase_ != Phase::kHttp2) return;
+    h2_->apply(serial, std::move(op));
+    h2_step();
+    return;
+  }
   // A step for an exchange that is over (or a connection that is) is dropped.
   if (closed_ || phase_ != Phase::kExchange || serial != serial_) return;
   switch (op.kind) {
@@ -429,6 +491,7 @@ void Connection::close() {
   // here, on this I/O thread.
   if (auto ex = exchange_.lock()) ex->abort();
   exchange_.reset();
+  if (h2_) h2_->abort_all();  // the same for every HTTP/2 stream still open
   core_.closed(this);
 }
 
@@ -463,6 +526,10 @@ void Connection::on_write(const beast::error_code& ec) {
   }
   if (!out_.empty()) {
     write_queued();
+    return;
+  }
+  if (phase_ == Phase::kHttp2) {
+    h2_step();  // the socket is free: the session's next batch
     return;
   }
   on_drained();
@@ -501,6 +568,11 @@ void Connection::on_timer() {
       send_error(408, "request timed out", target_so_far());
       break;
     case Phase::kExchange:  // never armed: a long stream is not cut short
+      break;
+    case Phase::kHttp2:  // a stream's request deadline, or idle without streams
+      h2_armed_.reset();
+      h2_->on_timer(std::chrono::steady_clock::now());
+      h2_step();
       break;
   }
 }

@@ -1,6 +1,8 @@
 // One accepted TCP connection: sniffs the protocol from the first bytes, then
 // serves HTTP/1.x exchanges on it one after another (keep-alive, pipelining),
-// enforcing the size and time limits. Private to src/http (Asio/Beast inside).
+// enforcing the size and time limits, or hands it to an HTTP/2 session
+// (h2_session.h) and carries bytes between that and the socket. Private to
+// src/http (Asio/Beast inside).
 //
 // Threading: every member below runs on the connection's strand, except the
 // four public entry points, which only post onto it.
@@ -28,6 +30,7 @@
 
 #include "http/core.h"
 #include "http/exchange.h"
+#include "http/h2_session.h"
 
 namespace quarry::http {
 
@@ -45,7 +48,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Thread-safe entry points.
   void start();
-  // Graceful stop: close at once if idle, else after the exchange in flight.
+  // Graceful stop: close at once if idle, else after the exchange in flight
+  // (HTTP/2: GOAWAY, then close once the open streams are done).
   void begin_stop();
   void force_close();
   // One response step from an Exchange (any thread).
@@ -57,6 +61,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     kReading,   // receiving a request (request_timeout from its first byte)
     kExchange,  // the handler has the request; its response is being sent
     kClosing,   // last bytes going out, then a lingering half-close
+    kHttp2,     // an HTTP/2 session owns the exchanges (h2_)
   };
   enum class Reply { kNone, kStreaming, kDone };
 
@@ -67,6 +72,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void process_input();
   void skip_blank_lines();
   void serve_http2();
+  void h2_receive();
+  void h2_step();
   void send_continue_once();
   void dispatch();
   void apply(uint64_t serial, Op op);
@@ -111,6 +118,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool head_only_ = false;  // HEAD: the head of the response, never its body
   bool chunked_ = false;
   std::string target_;
+
+  // HTTP/2 (kHttp2, and kClosing after it): the session, and the deadline the
+  // timer is armed for on its behalf.
+  std::unique_ptr<H2Session> h2_;
+  std::optional<std::chrono::steady_clock::time_point> h2_armed_;
 
   std::vector<std::string> out_;        // queued, not yet handed to the socket
   std::vector<std::string> in_flight_;  // being written; must live until on_write

@@ -1,7 +1,8 @@
-// The HTTP server: one listener, HTTP/1.1 with keep-alive (HTTP/2 cleartext
-// will join on the same port behind the same Request/Responder types), request
-// size and time limits, chunked streaming responses and a graceful stop.
-// Boost.Beast stays inside src/http/*.cpp; this header is plain C++.
+// The HTTP server: one listener for HTTP/1.1 with keep-alive and HTTP/2
+// cleartext with prior knowledge (h2c, told apart by the connection preface),
+// both behind the same Request/Responder types; request size and time limits,
+// streaming responses and a graceful stop. Boost.Beast and nghttp2 stay inside
+// src/http/*.cpp; this header is plain C++.
 //
 // Threading: the handler runs on an I/O thread and must not block. A
 // Responder may be used from any thread (the engine thread streams through

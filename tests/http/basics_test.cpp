@@ -306,23 +306,6 @@ TEST(HttpServer, MaxConnectionsClosesTheExtraOnes) {
   EXPECT_TRUE(c.read_response());
 }
 
-TEST(HttpServer, Http2PrefaceIsClosedCleanly) {
-  TestServer ts({}, echo);
-  {
-    Client c(ts.port);
-    ASSERT_TRUE(c.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
-    // An empty SETTINGS frame, as a real h2c client would send next.
-    ASSERT_TRUE(c.send(std::string("\0\0\0\x04\0\0\0\0\0", 9)));
-    EXPECT_TRUE(c.wait_closed(3000ms));
-    EXPECT_EQ(c.buffered(), "");
-  }
-  Client c(ts.port);
-  ASSERT_TRUE(c.send(get("/still-fine")));
-  auto r = c.read_response();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 200);
-}
-
 TEST(HttpServer, PrefixOfPrefaceIsStillHttp1) {
   TestServer ts({}, echo);
   Client c(ts.port);
