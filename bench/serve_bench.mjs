@@ -5,7 +5,10 @@
 // and time-to-first-token p50/p99 per concurrency level.
 // usage: node bench/serve_bench.mjs --base http://127.0.0.1:8080 --model M
 //          [--clients 1,4,8,16] [--requests-per-client 2] [--prompt-words 150]
-//          [--max-tokens 64] [--label quarry] [--json]
+//          [--max-tokens 64] [--api completions|chat] [--label quarry] [--json]
+// The default API is /v1/completions: every generated token is visible text,
+// so time-to-first-token is measured the same way on every server (a chat
+// answer from random weights may never leave the reasoning header).
 import { parseArgs } from 'node:util';
 
 const { values: a } = parseArgs({
@@ -14,6 +17,7 @@ const { values: a } = parseArgs({
     clients: { type: 'string', default: '1,4,8,16' }, 'requests-per-client': { type: 'string', default: '2' },
     'prompt-words': { type: 'string', default: '150' }, 'max-tokens': { type: 'string', default: '64' },
     label: { type: 'string', default: '' }, json: { type: 'boolean', default: false },
+    api: { type: 'string', default: 'completions' },
   },
 });
 if (!a.base) { console.error('usage: node bench/serve_bench.mjs --base URL --model M [--clients 1,4,8,16]'); process.exit(2); }
@@ -25,11 +29,13 @@ const shared = Array.from({ length: Number(a['prompt-words']) }, (_, i) => words
 
 async function one(id) {
   const t0 = performance.now();
-  const res = await fetch(`${a.base}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: a.model, stream: true, max_tokens: Number(a['max-tokens']), temperature: 1, seed: id,
-      ignore_eos: true, stream_options: { include_usage: true },
-      messages: [{ role: 'system', content: `Use this vocabulary: ${shared}.` }, { role: 'user', content: `Request ${id}: write a long story.` }] }),
+  const common = { model: a.model, stream: true, max_tokens: Number(a['max-tokens']), temperature: 1, seed: id,
+    ignore_eos: true, stream_options: { include_usage: true } };
+  const body = a.api === 'chat'
+    ? { ...common, messages: [{ role: 'system', content: `Use this vocabulary: ${shared}.` }, { role: 'user', content: `Request ${id}: write a long story.` }] }
+    : { ...common, prompt: `Use this vocabulary: ${shared}. Request ${id}: write a long story.` };
+  const res = await fetch(`${a.base}/v1/${a.api === 'chat' ? 'chat/completions' : 'completions'}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
   const reader = res.body.getReader(); const dec = new TextDecoder();
@@ -40,7 +46,7 @@ async function one(id) {
     if (ttft === null) {
       buf += dec.decode(value, { stream: true });
       // The first chunk that carries generated text or reasoning.
-      if (/"(content|reasoning_content|reasoning)":"[^"]/.test(buf)) ttft = performance.now() - t0;
+      if (/"(text|content|reasoning_content|reasoning)":"[^"]/.test(buf)) ttft = performance.now() - t0;
     } else buf += dec.decode(value, { stream: true });
   }
   for (const line of buf.split('\n')) {
