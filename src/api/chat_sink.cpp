@@ -102,10 +102,7 @@ void ChatSink::on_choice_done(size_t i, const ChoiceResult& r) {
       if (output_.frame_error) {
         gate_.write(output_.frame_error(r.error));
       } else {
-        ApiError e;
-        e.status = 500;
-        e.type = "server_error";
-        e.message = r.error;
+        const ApiError e = server_error(r.error);
         gate_.write("data: " + error_body(e) + "\n\n");
       }
     }
@@ -141,10 +138,7 @@ void ChatSink::on_all_done(const std::vector<ChoiceResult>& results, const Usage
   for (size_t i = 0; i < results.size(); ++i) {
     const ChoiceResult& r = results[i];
     if (r.finish == Finish::kError) {
-      ApiError e;
-      e.status = 500;
-      e.type = "server_error";
-      e.message = r.error;
+      const ApiError e = server_error(r.error);
       return svc_.respond_error(gate_.responder(), e);
     }
     const ChoiceDecoder& d = *r.decoder;

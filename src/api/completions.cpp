@@ -73,10 +73,7 @@ class CompletionSink : public GenerationSink {
     if (p_.stream) {
       for (const ChoiceResult& r : results) {
         if (r.finish == Finish::kError) {
-          ApiError e;
-          e.status = 500;
-          e.type = "server_error";
-          e.message = r.error;
+          const ApiError e = server_error(r.error);
           emit("data: " + error_body(e) + "\n\n");
           break;
         }
@@ -95,10 +92,7 @@ class CompletionSink : public GenerationSink {
     for (size_t i = 0; i < results.size(); ++i) {
       const ChoiceResult& r = results[i];
       if (r.finish == Finish::kError) {
-        ApiError e;
-        e.status = 500;
-        e.type = "server_error";
-        e.message = r.error;
+        const ApiError e = server_error(r.error);
         return svc_.respond_error(gate_.responder(), e);
       }
       Json c;

@@ -22,6 +22,14 @@ ApiError model_not_found(std::string_view model) {
   return e;
 }
 
+ApiError server_error(std::string message) {
+  ApiError e;
+  e.status = 500;
+  e.type = "server_error";
+  e.message = std::move(message);
+  return e;
+}
+
 std::string error_body(const ApiError& e) {
   nlohmann::ordered_json err;
   err["message"] = e.message;

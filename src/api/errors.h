@@ -24,6 +24,8 @@ struct ApiError {
 ApiError invalid(std::string message, std::optional<std::string> param = std::nullopt,
                  std::string code = "invalid_value");
 ApiError model_not_found(std::string_view model);
+// 500 server_error: the engine failed on a request (also sent mid-stream).
+ApiError server_error(std::string message);
 
 // {"error": {"message", "type", "param", "code"}}
 std::string error_body(const ApiError& e);

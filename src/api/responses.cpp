@@ -259,10 +259,7 @@ class ResponsesSink : public GenerationSink {
     }
     if (!p_.stream) {
       if (r.finish == Finish::kError) {
-        ApiError e;
-        e.status = 500;
-        e.type = "server_error";
-        e.message = r.error;
+        const ApiError e = server_error(r.error);
         return svc_.respond_error(gate_.responder(), e);
       }
       return svc_.respond_json(gate_.responder(), 200, resp);

@@ -4,6 +4,7 @@
 
 #include "api/bedrock.h"
 #include "api/sagemaker.h"
+#include "aws/crypto.h"
 
 #include <algorithm>
 #include <random>
@@ -12,39 +13,6 @@ namespace quarry::api {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-// %XX decoding for path segments (the SDK encodes ':' and '/' in model ids).
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-// Equal-time comparison: the time taken does not depend on where keys differ.
-bool same_secret(std::string_view a, std::string_view b) {
-  const size_t n = std::max(a.size(), b.size());
-  unsigned diff = a.size() == b.size() ? 0u : 1u;
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0u;
-    const unsigned y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0u;
-    diff |= x ^ y;
-  }
-  return diff == 0;
-}
 
 // Per-principal usage from the store, as labelled counters.
 std::string usage_metrics(store::Store& st) {
@@ -171,7 +139,7 @@ void Service::record_usage(const std::string& principal, const std::string& mode
 
 std::optional<std::string> Service::bearer_principal(std::string_view token) const {
   bool ok = false;
-  for (const std::string& k : options_.api_keys) ok |= same_secret(token, k);
+  for (const std::string& k : options_.api_keys) ok |= aws::constant_time_equal(token, k);
   // Keys given on the command line are known by their first characters only.
   if (ok) return "key:" + std::string(token.substr(0, std::min<size_t>(8, token.size())));
   if (options_.store != nullptr) {
@@ -334,7 +302,7 @@ void Service::route_v1(std::string_view path, http::Request&& r,
   }
   if (path.starts_with("/v1/models/")) {
     if (r.method != "GET") return respond_error(*out, method_not_allowed(r.method, path));
-    return get_model(percent_decode(path.substr(11)), *out);
+    return get_model(aws::percent_decode(path.substr(11)), *out);
   }
   using Fn = void (*)(Service&, const Json&, const std::string&, std::shared_ptr<ServedModel>,
                       std::shared_ptr<http::Responder>);

@@ -117,7 +117,15 @@ test('chat: json_schema response_format is accepted', async () => {
 test('completions: text, stream and echo', async () => {
   const r = await client.completions.create({ model: 'tiny', prompt: 'The capital of France is', max_tokens: 5, temperature: 0 });
   assert.equal(r.object, 'text_completion');
-  assert.equal(r.usage.completion_tokens, r.choices[0].finish_reason === 'length' ? 5 : r.usage.completion_tokens);
+  assert.ok(r.usage.completion_tokens <= 5);
+  if (r.choices[0].finish_reason === 'length') assert.equal(r.usage.completion_tokens, 5);
+  // Raw text: every generated token but a control token is visible, so legacy
+  // logprobs cover the text token by token.
+  const lp = await client.completions.create({ model: 'tiny', prompt: 'Once upon a time', max_tokens: 6, temperature: 0, logprobs: 2 });
+  const n = lp.choices[0].logprobs.tokens.length;
+  assert.ok(n >= 1 && n <= lp.usage.completion_tokens);
+  assert.equal(lp.choices[0].logprobs.tokens.join(''), lp.choices[0].text);
+  for (const top of lp.choices[0].logprobs.top_logprobs) assert.ok(Object.keys(top).length >= 1 && Object.keys(top).length <= 2);
   const s = await client.completions.create({ model: 'tiny', prompt: 'The capital of France is', max_tokens: 5, temperature: 0, stream: true });
   let text = '';
   for await (const c of s) text += c.choices[0]?.text ?? '';
