@@ -5,6 +5,7 @@
 #include "api/aws_errors.h"
 #include "api/bedrock_request.h"
 #include "api/chat_completions.h"
+#include "api/constraints.h"
 #include "aws/event_stream.h"
 #include "aws/sigv4.h"
 #include "harmony/chat_request.h"
@@ -196,6 +197,7 @@ std::optional<AwsError> start_converse(Service& svc, std::shared_ptr<ServedModel
   Result<std::vector<tokenizer::TokenId>> ids = harmony::render_prompt(*served->tokenizer, *req);
   if (!ids.ok()) return aws_validation(ids.message());
   spec.prompt.assign(ids->begin(), ids->end());
+  if (auto err = add_constraint(*req, spec)) return to_aws(*err);
   auto sink = std::make_shared<ConverseSink>(out, request_id, stream);
   if (auto err = start_generation(svc, std::move(spec), sink, *out)) return to_aws(*err);
   if (stream) sink->open();

@@ -3,6 +3,7 @@
 // come back whole as one chat.completion (ChatSink).
 #include "api/chat_completions.h"
 
+#include "api/constraints.h"
 #include "harmony/chat_request.h"
 #include "harmony/renderer.h"
 
@@ -25,6 +26,7 @@ std::optional<ApiError> start_chat_completion(Service& svc, const nlohmann::orde
       harmony::render_prompt(*spec.model->tokenizer, *req);
   if (!ids.ok()) return invalid(ids.message());
   spec.prompt.assign(ids->begin(), ids->end());
+  if (auto err = add_constraint(*req, spec)) return err;
   const GenerationParams params = spec.params;
   auto sink = std::make_shared<ChatSink>(svc, out, model, params, std::move(output));
   if (auto err = start_generation(svc, std::move(spec), sink, *out)) return err;

@@ -36,7 +36,7 @@ class Generation : public std::enable_shared_from_this<Generation> {
       req.sampling = spec_.params.sampling;
       // Each choice draws its own tokens; a seed stays reproducible.
       if (req.sampling.seed) *req.sampling.seed += i;
-      req.logits_processor = spec_.logits_processor;
+      if (spec_.make_processor) req.logits_processor = spec_.make_processor(max_tokens);
       auto self = shared_from_this();
       engine::Submitted s = spec_.model->engine->submit(
           std::move(req), [self, i](engine::Update&& u) { self->on_update(i, std::move(u)); });

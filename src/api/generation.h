@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,7 +55,9 @@ struct GenerationSpec {
   bool raw = false;  // completions: plain text, no harmony parsing
   // Extra engine stop ids (the harmony stops are always there).
   std::vector<int32_t> stop_ids;
-  engine::LogitsProcessor logits_processor;
+  // Makes each choice's logits processor (constrained decoding), given the
+  // choice's token budget; may be empty.
+  std::function<engine::LogitsProcessor(size_t max_tokens)> make_processor;
 };
 
 // The response side of a streamed generation: the engine thread may produce

@@ -4,6 +4,7 @@
 // named stream events.
 #include <ctime>
 
+#include "api/constraints.h"
 #include "api/generation.h"
 #include "harmony/chat_request.h"
 #include "harmony/renderer.h"
@@ -391,6 +392,7 @@ void handle_responses(Service& svc, const Json& body, const std::string& model,
   Result<std::vector<tokenizer::TokenId>> ids = harmony::render_prompt(*served->tokenizer, *req);
   if (!ids.ok()) return svc.respond_error(*out, invalid(ids.message()));
   spec.prompt.assign(ids->begin(), ids->end());
+  if (auto err = add_constraint(*req, spec)) return svc.respond_error(*out, *err);
   const GenerationParams params = spec.params;
   auto sink = std::make_shared<ResponsesSink>(svc, out, model, body, params);
   if (auto err = start_generation(svc, std::move(spec), sink, *out)) {

@@ -215,6 +215,10 @@ Result<ChatTool> parse_tool(const Json& tool, const std::string& path) {
     }
     out.parameters = *params;
   }
+  if (const Json* strict = member(*fn, "strict"); strict != nullptr && !strict->is_null()) {
+    if (!strict->is_boolean()) return wrong_type(path + ".function.strict", "a boolean", *strict);
+    out.strict = strict->get<bool>();
+  }
   return out;
 }
 

@@ -48,6 +48,7 @@ struct ChatTool {
   // JSON schema of the arguments, in request key order; absent means the tool
   // takes no arguments (rendered `() => any`).
   std::optional<nlohmann::ordered_json> parameters;
+  bool strict = false;  // function.strict: arguments must validate (constrained decoding)
 };
 
 // `tool_choice`. kNone hides the tools from the prompt (vLLM behaviour);

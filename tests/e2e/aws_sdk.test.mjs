@@ -87,6 +87,50 @@ for (const transport of ['http1', 'http2']) {
   });
 }
 
+test('bedrock: toolChoice any forces a toolUse; ConverseStream streams it (and reasoning) as deltas', async () => {
+  const c = new br.BedrockRuntimeClient(aws(http1()));
+  const toolConfig = { toolChoice: { any: {} }, tools: [{ toolSpec: { name: 'get_weather', description: 'Weather',
+    inputSchema: { json: { type: 'object', additionalProperties: false, required: ['city'],
+      properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['c', 'f'] } } } } } }] };
+  let sawReasoning = false;
+  for (const city of ['Paris', 'Oslo', 'Rome', 'Lima', 'Kyiv', 'Cairo']) {
+    const req = { modelId: 'openai.gpt-oss-20b-1:0', messages: user(`Weather in ${city}?`), toolConfig,
+      inferenceConfig: { maxTokens: 48, temperature: 0 } };
+    const r = await c.send(new br.ConverseCommand(req));
+    assert.equal(r.stopReason, 'tool_use', JSON.stringify(r.output));
+    const use = r.output.message.content.find((b) => b.toolUse)?.toolUse;
+    assert.ok(use && use.name === 'get_weather' && use.toolUseId, JSON.stringify(r.output));
+    assert.equal(typeof use.input.city, 'string');
+    assert.ok(use.input.unit === undefined || ['c', 'f'].includes(use.input.unit));
+
+    const s = await c.send(new br.ConverseStreamCommand(req));
+    const kinds = []; let input = ''; let reasoning = ''; let start = null; let stop = null;
+    for await (const ev of s.stream) {
+      const k = Object.keys(ev).find((key) => ev[key] !== undefined);
+      kinds.push(k);
+      if (k === 'contentBlockStart') start = ev.contentBlockStart.start.toolUse;
+      if (k === 'contentBlockDelta') {
+        const d = ev.contentBlockDelta.delta;
+        if (d.toolUse) input += d.toolUse.input;
+        if (d.reasoningContent) reasoning += d.reasoningContent.text ?? '';
+      }
+      if (k === 'messageStop') stop = ev.messageStop.stopReason;
+    }
+    assert.equal(stop, 'tool_use');
+    assert.equal(start.name, 'get_weather');
+    assert.ok(start.toolUseId);
+    assert.deepEqual(JSON.parse(input), use.input, 'greedy stream equals Converse');
+    const thought = r.output.message.content.find((b) => b.reasoningContent)?.reasoningContent;
+    if (thought) {
+      sawReasoning = true;
+      assert.equal(reasoning, thought.reasoningText.text);
+      assert.ok(kinds.indexOf('contentBlockDelta') < kinds.indexOf('contentBlockStart'),
+        'the reasoning block comes before the toolUse block');
+    }
+  }
+  assert.ok(sawReasoning, 'some turn reasoned before its call');
+});
+
 test('bedrock errors: signature, unknown key, unknown model, validation, bearer', async () => {
   const bad = new br.BedrockRuntimeClient(aws({ ...http1(), credentials: { ...creds, secretAccessKey: 'wrong' } }));
   await assert.rejects(bad.send(new br.ConverseCommand({ modelId: 'gpt-oss-20b', messages: user('x') })),

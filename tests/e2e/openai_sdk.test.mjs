@@ -108,10 +108,91 @@ test('chat: tools round trip is accepted and rendered', async () => {
     tool_choice: { type: 'function', function: { name: 'not_there' } } }), (e) => e.status === 400);
 });
 
-test('chat: json_schema response_format is accepted', async () => {
-  const r = await client.chat.completions.create({ model: 'tiny', messages: user('Give JSON.'), max_tokens: 8,
-    response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'number' } } } } } });
-  assert.equal(typeof r.choices[0].message.content, 'string');
+const weatherTool = { type: 'function', function: { name: 'get_weather', description: 'Weather for a city', strict: true,
+  parameters: { type: 'object', additionalProperties: false, required: ['city', 'unit'], properties: {
+    city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] }, days: { type: 'integer' } } } } };
+const timeTool = { type: 'function', function: { name: 'get_time',
+  parameters: { type: 'object', properties: { tz: { type: 'string' } }, required: ['tz'] } } };
+
+function checkArgs(name, text) {
+  const args = JSON.parse(text);
+  assert.equal(typeof args, 'object');
+  if (name === 'get_weather') {
+    assert.deepEqual(Object.keys(args).filter((k) => !['city', 'unit', 'days'].includes(k)), []);
+    assert.equal(typeof args.city, 'string');
+    assert.ok(['celsius', 'fahrenheit'].includes(args.unit), text);
+    assert.ok(args.days === undefined || Number.isInteger(args.days), text);
+  } else {
+    assert.equal(typeof args.tz, 'string', text);
+  }
+}
+
+test('chat: tool_choice required / named force a schema-valid call (constrained decoding)', async () => {
+  const tools = [weatherTool, timeTool];
+  const cases = [['required', ['get_weather', 'get_time']],
+    [{ type: 'function', function: { name: 'get_weather' } }, ['get_weather']]];
+  for (const [toolChoice, names] of cases) {
+    for (const seed of [1, 2, 3]) {
+      const r = await client.chat.completions.create({ model: 'tiny', messages: user('Weather in Paris?'), tools,
+        tool_choice: toolChoice, max_tokens: 48, temperature: 1, seed });
+      const c = r.choices[0];
+      assert.equal(c.finish_reason, 'tool_calls', JSON.stringify(c));
+      assert.equal(c.message.content, null);
+      assert.equal(c.message.tool_calls.length, 1);
+      const call = c.message.tool_calls[0];
+      assert.ok(call.id.startsWith('call_'));
+      assert.ok(names.includes(call.function.name), call.function.name);
+      checkArgs(call.function.name, call.function.arguments);
+      assert.ok(r.usage.completion_tokens <= 48);
+    }
+  }
+  // Streamed: the call arrives as tool_calls deltas.
+  const s = await client.chat.completions.create({ model: 'tiny', messages: user('Weather in Oslo?'), tools,
+    tool_choice: 'required', max_tokens: 48, temperature: 1, seed: 7, stream: true });
+  let name = null; let args = ''; let finish = null;
+  for await (const chunk of s) {
+    const ch = chunk.choices[0];
+    for (const tc of ch?.delta?.tool_calls ?? []) {
+      if (tc.function?.name) name = tc.function.name;
+      args += tc.function?.arguments ?? '';
+    }
+    if (ch?.finish_reason) finish = ch.finish_reason;
+  }
+  assert.equal(finish, 'tool_calls');
+  checkArgs(name, args);
+  // Strict tool arguments cannot be compiled: a 400 naming the schema.
+  await assert.rejects(client.chat.completions.create({ model: 'tiny', messages: user('x'), max_tokens: 8,
+    tools: [{ type: 'function', function: { name: 'f', strict: true, parameters: { type: 'object',
+      properties: { a: { type: 'strin' } } } } }] }),
+  (e) => e.status === 400 && e.param === 'tools[0].function.parameters.properties.a.type');
+});
+
+test('chat: json_schema and json_object outputs are constrained and validate', async () => {
+  const schema = { type: 'object', additionalProperties: false, required: ['name', 'tags', 'score'], properties: {
+    name: { type: 'string' }, tags: { type: 'array', items: { type: 'string' }, maxItems: 3 }, score: { type: 'number' } } };
+  for (const seed of [1, 2]) {
+    const r = await client.chat.completions.create({ model: 'tiny', messages: user('Give JSON.'), max_tokens: 64,
+      temperature: 1, seed, response_format: { type: 'json_schema', json_schema: { name: 'x', strict: true, schema } } });
+    const c = r.choices[0];
+    assert.equal(c.finish_reason, 'stop', JSON.stringify(c));
+    const v = JSON.parse(c.message.content);
+    assert.deepEqual(Object.keys(v), ['name', 'tags', 'score']);
+    assert.equal(typeof v.name, 'string');
+    assert.ok(Array.isArray(v.tags) && v.tags.length <= 3 && v.tags.every((t) => typeof t === 'string'));
+    assert.equal(typeof v.score, 'number');
+  }
+  const o = await client.chat.completions.create({ model: 'tiny', messages: user('Give JSON.'), max_tokens: 48,
+    temperature: 1, seed: 3, response_format: { type: 'json_object' } });
+  assert.equal(o.choices[0].finish_reason, 'stop');
+  const v = JSON.parse(o.choices[0].message.content);
+  assert.ok(v !== null && typeof v === 'object' && !Array.isArray(v));
+  // The responses API constrains the same way.
+  const rr = await client.responses.create({ model: 'tiny', input: 'Weather in Rome?', max_output_tokens: 48,
+    tools: [{ type: 'function', name: 'get_weather', parameters: weatherTool.function.parameters, strict: true }],
+    tool_choice: 'required' });
+  const fc = rr.output.find((item) => item.type === 'function_call');
+  assert.ok(fc, JSON.stringify(rr.output));
+  checkArgs('get_weather', fc.arguments);
 });
 
 test('completions: text, stream and echo', async () => {
