@@ -92,4 +92,19 @@ std::string Metrics::render(const engine::EngineStats& s) const {
   return out;
 }
 
+std::string render_memory_metrics(const MemoryBudget& budget) {
+  std::string out;
+  // Whole bytes, not num()'s 9 significant digits.
+  auto gauge = [&out](const std::string& name, const std::string& help, const std::string& v) {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " + v + "\n";
+  };
+  gauge("quarry_memory_budget_bytes",
+        "Memory the loaded models (weights and KV caches) may hold together.",
+        budget.unlimited() ? "+Inf" : std::to_string(budget.total()));
+  gauge("quarry_memory_reserved_bytes",
+        "Memory reserved by the loaded models (weights and KV caches).",
+        std::to_string(budget.reserved()));
+  return out;
+}
+
 }  // namespace quarry::api

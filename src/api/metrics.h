@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "api/memory_budget.h"
 #include "engine/engine.h"
 
 namespace quarry::api {
@@ -41,5 +42,8 @@ struct Metrics {
 
   std::string render(const engine::EngineStats& s) const;
 };
+
+// quarry_memory_budget_bytes (+Inf when unlimited) and quarry_memory_reserved_bytes.
+std::string render_memory_metrics(const MemoryBudget& budget);
 
 }  // namespace quarry::api

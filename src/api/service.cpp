@@ -256,6 +256,7 @@ void Service::handle(http::Request&& r, std::shared_ptr<http::Responder> out) {
   if (path == "/metrics") {
     if (r.method != "GET") return respond_error(*out, method_not_allowed(r.method, path));
     std::string text = metrics_.render(primary_->engine->stats());
+    if (options_.memory_budget != nullptr) text += render_memory_metrics(*options_.memory_budget);
     if (options_.store != nullptr) text += usage_metrics(*options_.store);
     out->respond(200, {{"Content-Type", "text/plain; version=0.0.4"}}, std::move(text));
     return;

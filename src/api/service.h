@@ -15,6 +15,7 @@
 #include "api/aws_errors.h"
 #include "api/endpoints.h"
 #include "api/errors.h"
+#include "api/memory_budget.h"
 #include "api/metrics.h"
 #include "api/model_names.h"
 #include "api/served_model.h"
@@ -41,6 +42,9 @@ struct ServiceOptions {
   // Loads a model from a path for a SageMaker endpoint; null: only models
   // this server already serves can back an endpoint.
   Endpoints::Loader loader;
+  // The memory budget the loader reserves from (shown in /metrics); null:
+  // none. Must outlive the Service.
+  const MemoryBudget* memory_budget = nullptr;
 };
 
 class Service {

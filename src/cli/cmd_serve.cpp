@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "api/memory_budget.h"
 #include "api/service.h"
 #include "cli/commands.h"
 #include "convert/hf_export.h"
@@ -40,6 +42,7 @@ struct ServeArgs {
   std::vector<std::string> served_names;
   std::vector<std::string> api_keys;
   std::string tokenizer;
+  std::string memory_budget;  // a size; empty: $QUARRY_MEMORY_BUDGET, else MemAvailable
   size_t threads = 0;
   size_t kv_cache_mb = 1024;
   size_t block_size = 16;
@@ -131,6 +134,7 @@ uint64_t model_bytes(const std::string& path) {
 
 // One loaded model with everything that serves it; a ServedModel's owner.
 struct LoadedModel {
+  api::MemoryReservation memory;  // first: given back after the rest is freed
   std::unique_ptr<tokenizer::Tokenizer> tok;
   std::unique_ptr<model::GptOssModel> model;
   std::unique_ptr<engine::Engine> engine;
@@ -138,9 +142,12 @@ struct LoadedModel {
 };
 
 // Loads a model (HF directory or GGUF file) with its tokenizer into a new
-// engine. Refuses a model whose weights would not fit in the memory left.
+// engine. Refuses a model whose weights and KV cache would not fit in the
+// memory available or in what is left of the budget; the model holds its
+// reservation until it is dropped.
 Result<std::shared_ptr<api::ServedModel>> load_served(const std::string& path, const ServeArgs& a,
-                                                      const kernels::Ops& ops, ThreadPool& pool) {
+                                                      const kernels::Ops& ops, ThreadPool& pool,
+                                                      api::MemoryBudget& budget) {
   auto tok = model_tokenizer(path, a.tokenizer);
   if (!tok.ok()) return make_error("tokenizer: " + tok.message());
   auto loaded = model::load_model(path);
@@ -154,14 +161,18 @@ Result<std::shared_ptr<api::ServedModel>> load_served(const std::string& path, c
   auto owner = std::make_shared<LoadedModel>();
   owner->block_bytes = c.n_layer * 2 * a.block_size * c.kv_width() * sizeof(float);
   owner->kv_blocks = std::max<size_t>(4, (a.kv_cache_mb << 20) / owner->block_bytes);
+  const uint64_t need = model_bytes(path) + owner->kv_blocks * owner->block_bytes;
   if (const uint64_t avail = available_memory(); avail > 0) {
-    const uint64_t need = model_bytes(path) + owner->kv_blocks * owner->block_bytes;
     if (need > avail) {
       return make_error("not enough memory: the model and its KV cache need " +
                         std::to_string(need >> 20) + " MiB, " + std::to_string(avail >> 20) +
                         " MiB are available");
     }
   }
+  static std::atomic<uint64_t> loads{0};
+  auto reservation = budget.hold(path + "#" + std::to_string(++loads), need);
+  if (!reservation.ok()) return reservation.error();
+  owner->memory = std::move(reservation.value());
   owner->tok = std::make_unique<tokenizer::Tokenizer>(std::move(tok.value()));
   owner->model = std::move(loaded.value());
   engine::EngineOptions eo;
@@ -186,6 +197,24 @@ std::string default_served_name(const std::string& model_path) {
   return p.extension() == ".gguf" ? p.stem().string() : p.filename().string();
 }
 
+// The budget from --memory-budget, else $QUARRY_MEMORY_BUDGET, else the
+// memory available now (unlimited when /proc/meminfo does not say).
+uint64_t memory_budget_bytes(const ServeArgs& a) {
+  std::string from = "--memory-budget", text = a.memory_budget;
+  if (text.empty()) {
+    const char* env = std::getenv("QUARRY_MEMORY_BUDGET");
+    if (env == nullptr || *env == '\0') {
+      const uint64_t avail = available_memory();
+      return avail > 0 ? avail : api::MemoryBudget::kUnlimited;
+    }
+    from = "QUARRY_MEMORY_BUDGET";
+    text = env;
+  }
+  auto bytes = api::parse_byte_size(text);
+  if (!bytes.ok()) fail(from + ": " + bytes.message());
+  return *bytes;
+}
+
 void run_serve(ServeArgs a) {
   // Signals are taken by sigwait() on this thread: block them before any
   // thread starts so that every thread inherits the mask.
@@ -196,6 +225,7 @@ void run_serve(ServeArgs a) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  api::MemoryBudget budget(memory_budget_bytes(a));
   std::string notice;
   if (a.model.empty()) {
     auto base_tok = load_tokenizer(a.tokenizer);
@@ -213,7 +243,7 @@ void run_serve(ServeArgs a) {
   ThreadPool pool(a.threads);
   // Every model shares the one compute pool (its parallel loops take turns),
   // so several endpoints never oversubscribe the cores.
-  auto primary_loaded = load_served(a.model, a, **ops, pool);
+  auto primary_loaded = load_served(a.model, a, **ops, pool, budget);
   if (!primary_loaded.ok()) fail(primary_loaded.message());
   std::shared_ptr<api::ServedModel> primary = primary_loaded.value();
   primary->name = a.served_names.front();
@@ -257,9 +287,10 @@ void run_serve(ServeArgs a) {
       return aws::Credentials{k->secret, std::nullopt, std::nullopt};
     };
   }
-  so.loader = [&a, &pool, o = *ops](const std::string& path) {
-    return load_served(path, a, *o, pool);
+  so.loader = [&a, &pool, &budget, o = *ops](const std::string& path) {
+    return load_served(path, a, *o, pool, budget);
   };
+  so.memory_budget = &budget;
   api::Service service(primary, so);
 
   http::ServerOptions ho;
@@ -277,8 +308,11 @@ void run_serve(ServeArgs a) {
   std::cerr << "quarry serve: model " << a.model << " (" << c.n_layer << " layers, " << c.n_expert
             << " experts, " << (*ops)->isa << " kernels, " << pool.size() << " threads), KV cache "
             << lm.kv_blocks << " blocks of " << a.block_size << " positions ("
-            << (lm.kv_blocks * lm.block_bytes >> 20) << " MiB); store "
-            << (data_dir / "quarry.db").string() << "\n";
+            << (lm.kv_blocks * lm.block_bytes >> 20) << " MiB); memory budget "
+            << (budget.unlimited() ? std::string("unlimited")
+                                   : std::to_string(budget.reserved() >> 20) + " of " +
+                                         std::to_string(budget.total() >> 20) + " MiB reserved")
+            << "; store " << (data_dir / "quarry.db").string() << "\n";
   std::cerr << "quarry serve: served names:";
   for (const std::string& n : a.served_names) std::cerr << " " << n;
   std::cerr << (a.api_keys.empty() ? " (no API key required)\n" : " (API key required)\n");
@@ -314,6 +348,10 @@ void add_serve_command(CLI::App& app) {
                   "~/.local/share/quarry)");
   sub->add_option("--tokenizer", args->tokenizer, "tokenizer (default: the model's own)");
   sub->add_option("--threads", args->threads, "compute threads (0: all cores)");
+  sub->add_option("--memory-budget", args->memory_budget,
+                  "memory all loaded models (weights + KV caches) may hold together, in bytes or "
+                  "with a suffix K/M/G/T (512M, 8G, 8GiB; default: $QUARRY_MEMORY_BUDGET, else "
+                  "the memory available at start)");
   sub->add_option("--kv-cache-mb", args->kv_cache_mb, "KV cache size in MiB")
       ->capture_default_str();
   sub->add_option("--max-batch-tokens", args->max_batch_tokens, "token budget per engine step")
