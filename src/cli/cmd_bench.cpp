@@ -41,6 +41,7 @@ struct BenchArgs {
   int64_t batch = 1;
   int64_t probe_bytes = -1;  // -1: min(1 GiB, a quarter of physical memory)
   bool json = false;
+  bool weights_int8 = false;
 };
 
 constexpr size_t kWarmupTokens = 4;
@@ -269,6 +270,7 @@ Json to_json(const BenchArgs& a, const Report& r) {
   Json j = Json::object();
   j["model"] = r.model;
   j["isa"] = r.isa;
+  j["weights_int8"] = a.weights_int8;
   j["threads"] = r.threads;
   j["p"] = a.p;
   j["n"] = a.n;
@@ -387,12 +389,15 @@ void run_bench(const BenchArgs& a) {
   auto m = model::load_model(a.model);
   if (!m.ok()) fail(m.message());
   ThreadPool pool(static_cast<size_t>(a.threads));
+  if (a.weights_int8) {
+    if (auto q = (*m)->quantize_dense_q8(pool); !q.ok()) fail(q.message());
+  }
   model::GptOssForward fwd(**m, **ops, pool);
   r.load_seconds = seconds_since(load_start);
   check_against_model(a, fwd);
 
   const model::GptOssConfig& c = fwd.config();
-  r.isa = (*ops)->isa;
+  r.isa = std::string((*ops)->isa) + (a.weights_int8 ? " + int8 dense" : "");
   r.threads = pool.size();
   r.footprint = model::decode_footprint(**m);
   const formats::TensorSource& src = (*m)->source();
@@ -481,6 +486,8 @@ void add_bench_command(CLI::App& app) {
                   "also decode this many sequences together, one token each per step "
                   "(default: 1 = only batch 1)");
   sub->add_flag("--json", a.json, "print one JSON object on stdout (the table goes to stderr)");
+  sub->add_flag("--weights-int8", a.weights_int8,
+                "requantize the dense matrices (attention, router, lm_head) to int8 at load");
   // For tests: a small probe keeps them fast (and says nothing about DRAM).
   sub->add_option("--probe-bytes", a.probe_bytes,
                   "bytes read by the bandwidth probe, 0 = skip (default: min(1 GiB, RAM/4))")

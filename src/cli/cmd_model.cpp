@@ -40,6 +40,7 @@ struct ModelArgs {
   size_t threads = 0;
   bool jsonl = false;
   bool check_weights = false;
+  bool weights_int8 = false;
 };
 
 // `generate`'s options on top of the model ones; the Option pointers tell
@@ -76,6 +77,9 @@ Result<LoadedModel> load(const ModelArgs& a) {
   LoadedModel out;
   out.model = std::move(m.value());
   out.pool = std::make_unique<ThreadPool>(a.threads);
+  if (a.weights_int8) {
+    if (auto q = out.model->quantize_dense_q8(*out.pool); !q.ok()) return q.error();
+  }
   out.fwd = std::make_unique<model::GptOssForward>(*out.model, **ops, *out.pool);
   return out;
 }
@@ -87,6 +91,8 @@ void add_model_options(CLI::App* sub, ModelArgs& a) {
   sub->add_flag("--jsonl", a.jsonl, "JSON lines on stdin -> JSON lines on stdout");
   sub->add_flag("--check-weights", a.check_weights,
                 "read every MXFP4 scale at load and refuse the value 255 (NaN)");
+  sub->add_flag("--weights-int8", a.weights_int8,
+                "requantize the dense matrices (attention, router, lm_head) to int8 at load");
 }
 
 // Loads the model or exits with status 1 and a message naming the command.

@@ -51,6 +51,7 @@ struct ServeArgs {
   size_t max_waiting = 256;
   size_t max_body_mb = 16;
   double drain_seconds = 30;
+  bool weights_int8 = false;
 };
 
 [[noreturn]] void fail(const std::string& message) {
@@ -175,6 +176,9 @@ Result<std::shared_ptr<api::ServedModel>> load_served(const std::string& path, c
   owner->memory = std::move(reservation.value());
   owner->tok = std::make_unique<tokenizer::Tokenizer>(std::move(tok.value()));
   owner->model = std::move(loaded.value());
+  if (a.weights_int8) {
+    if (auto q = owner->model->quantize_dense_q8(pool); !q.ok()) return q.error();
+  }
   engine::EngineOptions eo;
   eo.max_batch_tokens = a.max_batch_tokens;
   eo.max_running = a.max_running;
@@ -352,6 +356,9 @@ void add_serve_command(CLI::App& app) {
                   "memory all loaded models (weights + KV caches) may hold together, in bytes or "
                   "with a suffix K/M/G/T (512M, 8G, 8GiB; default: $QUARRY_MEMORY_BUDGET, else "
                   "the memory available at start)");
+  sub->add_flag("--weights-int8", args->weights_int8,
+                "requantize the dense matrices (attention, router, lm_head) to int8 at load: "
+                "faster decode, slightly different logits");
   sub->add_option("--kv-cache-mb", args->kv_cache_mb, "KV cache size in MiB")
       ->capture_default_str();
   sub->add_option("--max-batch-tokens", args->max_batch_tokens, "token budget per engine step")

@@ -18,6 +18,7 @@ Ops make_ref_ops() {
   o.matmul_f32_bf16w = ref::matmul_f32_bf16w;
   o.matmul_f32_f16w = ref::matmul_f32_f16w;
   o.matmul_f32_f32w = ref::matmul_f32_f32w;
+  o.matmul_f32_q8w = ref::matmul_f32_q8w;
   o.moe_matmul_f32_mxfp4w = ref::moe_matmul_f32_mxfp4w;
   o.rmsnorm_f32 = ref::rmsnorm_f32;
   o.rope_yarn_f32 = ref::rope_yarn_f32;
@@ -55,6 +56,8 @@ const char* elem_type_name(ElemType t) {
       return "BF16";
     case ElemType::kF16:
       return "F16";
+    case ElemType::kQ8:
+      return "Q8";
   }
   return "?";
 }
@@ -69,6 +72,12 @@ void dense_row_to_f32(const Ops& ops, const DenseMatrix& w, size_t r, float* y) 
     case ElemType::kF32: {
       const float* f = reinterpret_cast<const float*>(p);
       for (size_t i = 0; i < w.d_in; ++i) y[i] = f[i];
+      return;
+    }
+    case ElemType::kQ8: {
+      const auto* q = reinterpret_cast<const int8_t*>(p);
+      const float* s = w.scales + r * w.scales_row_stride;
+      for (size_t i = 0; i < w.d_in; ++i) y[i] = s[i / 32] * static_cast<float>(q[i]);
       return;
     }
   }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <bit>
+#include <cmath>
 #include <cstdint>
 
 namespace quarry::kernels {
@@ -65,6 +66,26 @@ inline void mxfp4_decode_block_ggml(const uint8_t block[17], float out[32]) {
     out[j] = kFp4Values[block[1 + j] & 0x0F] * s;
     out[j + 16] = kFp4Values[block[1 + j] >> 4] * s;
   }
+}
+
+// Q8 blocks: 32 values as int8 codes in [-127, 127] times one f32 scale,
+// scale = max|x| / 127 and code = round-to-nearest-even(x * (127 / max|x|)).
+// Weights (at load) and activations (per matmul) are quantized by this one
+// function, so every kernel variant sees the same codes.
+inline void quantize_block_q8(const float* x, int8_t* q, float* scale) {
+  float amax = 0.0f;
+  for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+  if (!(amax > 0.0f) || !std::isfinite(amax)) {
+    for (int i = 0; i < 32; ++i) q[i] = 0;
+    *scale = std::isfinite(amax) ? 0.0f : amax;
+    return;
+  }
+  const float inv = 127.0f / amax;
+  for (int i = 0; i < 32; ++i) {
+    const float v = std::nearbyint(x[i] * inv);
+    q[i] = static_cast<int8_t>(v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v));
+  }
+  *scale = amax / 127.0f;
 }
 
 }  // namespace quarry::kernels

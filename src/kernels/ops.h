@@ -46,6 +46,12 @@ struct Ops {
                           const float* bias, float* y, size_t ldy) = nullptr;
   void (*matmul_f32_f32w)(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
                           const float* bias, float* y, size_t ldy) = nullptr;
+  // The same for a kQ8 matrix (d_in a multiple of 32): each token's row is
+  // quantized by quantize_block_q8, then y[t][r] = bias[r] + sum over blocks b
+  // of (scale_w[r][b] * scale_x[t][b]) * float(int dot of the codes), summed
+  // in increasing b.
+  void (*matmul_f32_q8w)(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                         const float* bias, float* y, size_t ldy) = nullptr;
   // The same for an MXFP4 matrix of either block layout (one expert's gate,
   // up or down projection applied to the tokens routed to it).
   void (*moe_matmul_f32_mxfp4w)(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
@@ -88,6 +94,8 @@ inline void matmul(const Ops& ops, const float* x, size_t ldx, size_t n_tok, con
       return ops.matmul_f32_f16w(x, ldx, n_tok, w, bias, y, ldy);
     case ElemType::kF32:
       return ops.matmul_f32_f32w(x, ldx, n_tok, w, bias, y, ldy);
+    case ElemType::kQ8:
+      return ops.matmul_f32_q8w(x, ldx, n_tok, w, bias, y, ldy);
   }
 }
 

@@ -8,9 +8,11 @@
 
 namespace quarry::kernels {
 
-enum class ElemType : uint8_t { kF32, kBF16, kF16 };
+// kQ8: int8 codes, each run of 32 inputs of a row with one f32 scale (the
+// optional lower precision of the dense weights, made at load).
+enum class ElemType : uint8_t { kF32, kBF16, kF16, kQ8 };
 
-inline size_t elem_size(ElemType t) { return t == ElemType::kF32 ? 4 : 2; }
+inline size_t elem_size(ElemType t) { return t == ElemType::kF32 ? 4 : t == ElemType::kQ8 ? 1 : 2; }
 const char* elem_type_name(ElemType t);
 
 // W[n_rows][d_in], row r at data + r * row_stride elements. y = x W^T.
@@ -20,6 +22,10 @@ struct DenseMatrix {
   size_t n_rows = 0;
   size_t d_in = 0;
   size_t row_stride = 0;  // in elements
+  // kQ8 only: scales[r * scales_row_stride + i / 32] multiplies the codes of
+  // inputs i of row r.
+  const float* scales = nullptr;
+  size_t scales_row_stride = 0;
 
   const uint8_t* row_ptr(size_t r) const {
     return static_cast<const uint8_t*>(data) + r * row_stride * elem_size(type);
@@ -28,6 +34,7 @@ struct DenseMatrix {
   DenseMatrix rows(size_t begin, size_t end) const {
     DenseMatrix m = *this;
     m.data = row_ptr(begin);
+    if (scales != nullptr) m.scales = scales + begin * scales_row_stride;
     m.n_rows = end - begin;
     return m;
   }

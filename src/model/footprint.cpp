@@ -75,7 +75,14 @@ DecodeFootprint decode_footprint(const GptOssModel& m) {
   for_each_tensor(c, m.weights().format, [&](const WeightSpec& s) {
     // Binding succeeded, so every listed tensor is present with its shape.
     const formats::TensorInfo* t = m.source().find(s.name);
-    if (t != nullptr) add_share(c, s, t->nbytes, f);
+    if (t == nullptr) return;
+    uint64_t nbytes = t->nbytes;
+    // Q8 (--weights-int8): one byte per weight plus an f32 scale per 32.
+    if (m.dense_q8() && s.kind == TensorKind::kDense && s.role != TensorRole::kEmbed) {
+      const auto numel = formats::checked_numel(s.shape);
+      if (numel) nbytes = *numel + *numel / 32 * 4;
+    }
+    add_share(c, s, nbytes, f);
   });
   return f;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "base/thread_pool.h"
 #include "formats/tensor.h"
 #include "model/gpt_oss_config.h"
 #include "model/gpt_oss_weights.h"
@@ -22,11 +23,21 @@ class GptOssModel {
   const GptOssWeights& weights() const { return *weights_; }
   const formats::TensorSource& source() const { return *source_; }
 
+  // The optional lower precision (`--weights-int8`): requantizes the dense
+  // matrices read per token — attention q/k/v/o, router, lm_head — to Q8
+  // (int8 per 32 inputs with an f32 scale; the embedding stays as stored),
+  // and lets the kernel read those instead of the mapped BF16 (whose pages are
+  // dropped from memory). Returns the bytes of weights read per token it
+  // saves. Not reversible.
+  Result<uint64_t> quantize_dense_q8(ThreadPool& pool);
+  bool dense_q8() const { return dense_q8_; }
+
  private:
   GptOssModel() = default;
   GptOssConfig config_;
   std::unique_ptr<formats::TensorSource> source_;
   std::unique_ptr<GptOssWeights> weights_;
+  bool dense_q8_ = false;
 };
 
 // A directory -> Hugging Face checkpoint (config.json, generation_config.json,

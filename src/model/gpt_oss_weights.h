@@ -117,6 +117,9 @@ struct GptOssWeights {
   const float* final_norm = nullptr;
   kernels::DenseMatrix lm_head;  // (n_vocab, d_model)
   std::vector<float> converted;  // storage of the converted vectors (never resized)
+  // Storage of the Q8 matrices (quantize_dense_q8).
+  std::vector<std::unique_ptr<int8_t[]>> q8_codes;
+  std::vector<std::unique_ptr<float[]>> q8_scales;
 };
 
 // Binds every tensor of `src` (format detected) after checking dtype and

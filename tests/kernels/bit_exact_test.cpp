@@ -77,6 +77,66 @@ TEST_P(BitExact, DenseMatmuls) {
   }
 }
 
+// Q8 weights (--weights-int8): codes and scales as quantize_block_q8 makes them.
+struct Q8 {
+  std::vector<int8_t> codes;
+  std::vector<float> scales;
+  DenseMatrix view(size_t n_rows, size_t d_in) const {
+    DenseMatrix w{codes.data(), ElemType::kQ8, n_rows, d_in, d_in};
+    w.scales = scales.data();
+    w.scales_row_stride = d_in / 32;
+    return w;
+  }
+};
+Q8 quantize(const std::vector<float>& wf, size_t n_rows, size_t d_in) {
+  Q8 q;
+  q.codes.resize(n_rows * d_in);
+  q.scales.resize(n_rows * d_in / 32);
+  for (size_t b = 0; b < n_rows * d_in / 32; ++b) {
+    quantize_block_q8(&wf[b * 32], &q.codes[b * 32], &q.scales[b]);
+  }
+  return q;
+}
+
+TEST_P(BitExact, Q8Matmul) {
+  const Shape shapes[] = {{1, 2880, 13}, {3, 64, 8}, {4, 288, 17}, {9, 512, 16}, {5, 4096, 9}};
+  for (const Shape& s : shapes) {
+    const size_t ldx = s.d_in + 3, ldy = s.n_rows + 2;
+    auto x = random_floats(s.n_tok * ldx, 21);
+    for (size_t i = 0; i < 32; ++i) x[i] = 0.0f;  // an all-zero activation block
+    auto wf = random_floats(s.n_rows * s.d_in, 22, 0.05f);
+    for (size_t i = 32; i < 64; ++i) wf[i] = 0.0f;  // an all-zero weight block
+    const auto bias = random_floats(s.n_rows, 23);
+    const Q8 q = quantize(wf, s.n_rows, s.d_in);
+    // Rows [1, n) as a matrix of their own: the scales move with the codes.
+    for (const DenseMatrix& w :
+         {q.view(s.n_rows, s.d_in), q.view(s.n_rows, s.d_in).rows(1, s.n_rows)}) {
+      for (const float* b : {bias.data(), static_cast<const float*>(nullptr)}) {
+        std::vector<float> ya(s.n_tok * ldy, -7.0f), yb(ya);
+        matmul(ref_ops(), x.data(), ldx, s.n_tok, w, b, ya.data(), ldy);
+        matmul(*ops_, x.data(), ldx, s.n_tok, w, b, yb.data(), ldy);
+        SCOPED_TRACE("Q8 d_in " + std::to_string(s.d_in) + " rows " + std::to_string(w.n_rows));
+        expect_same_bits(ya, yb);
+      }
+    }
+  }
+}
+
+TEST(Q8, QuantizeBlock) {
+  float x[32];
+  for (int i = 0; i < 32; ++i) x[i] = static_cast<float>(i - 16) * 0.25f;
+  int8_t q[32];
+  float scale = 0.0f;
+  quantize_block_q8(x, q, &scale);
+  EXPECT_FLOAT_EQ(scale, 4.0f / 127.0f);
+  EXPECT_EQ(q[0], -127);
+  for (int i = 0; i < 32; ++i) EXPECT_NEAR(q[i] * scale, x[i], scale / 2 + 1e-7f);
+  float zero[32] = {};
+  quantize_block_q8(zero, q, &scale);
+  EXPECT_EQ(scale, 0.0f);
+  EXPECT_EQ(q[5], 0);
+}
+
 TEST_P(BitExact, Mxfp4MatmulBothLayouts) {
   for (const Shape& s : kShapes) {
     if (s.d_in % 32 != 0) continue;

@@ -85,6 +85,36 @@ TEST_P(OpsTest, DenseMatmulAllWeightTypes) {
   }
 }
 
+// Q8: the result is the float product with the dequantized weights, up to
+// the activations' own int8 rounding (half a step of max|x|/127 per block).
+TEST_P(OpsTest, Q8MatmulCloseToFloat) {
+  const size_t n_tok = 3, d_in = 256, n_rows = 11, ldy = 12;
+  const auto x = random_floats(n_tok * d_in, 5);
+  const auto wf = random_floats(n_rows * d_in, 6, 0.3f);
+  const auto bias = random_floats(n_rows, 7);
+  std::vector<int8_t> codes(wf.size());
+  std::vector<float> scales(wf.size() / 32), wdq(wf.size());
+  for (size_t b = 0; b < scales.size(); ++b) {
+    quantize_block_q8(&wf[b * 32], &codes[b * 32], &scales[b]);
+  }
+  for (size_t i = 0; i < wf.size(); ++i) wdq[i] = scales[i / 32] * codes[i];
+  DenseMatrix w{codes.data(), ElemType::kQ8, n_rows, d_in, d_in};
+  w.scales = scales.data();
+  w.scales_row_stride = d_in / 32;
+  const auto want = naive_matmul(
+      x, n_tok, d_in, n_rows, [&](size_t r, size_t i) { return wdq[r * d_in + i]; }, bias.data());
+  std::vector<float> y(n_tok * ldy, -99.0f);
+  matmul(ops(), x.data(), d_in, n_tok, w, bias.data(), y.data(), ldy);
+  for (size_t t = 0; t < n_tok; ++t) {
+    for (size_t r = 0; r < n_rows; ++r) {
+      double mag = 0.0;
+      for (size_t i = 0; i < d_in; ++i) mag += std::fabs(x[t * d_in + i] * wdq[r * d_in + i]);
+      EXPECT_NEAR(y[t * ldy + r], want[t * n_rows + r], 0.01 * mag + 1e-5);
+    }
+    EXPECT_EQ(y[t * ldy + n_rows], -99.0f);
+  }
+}
+
 TEST_P(OpsTest, Mxfp4MatmulBothLayoutsWithInterleavedRows) {
   // A (2 * n_unit, d_in) HF tensor whose even rows are "gate", odd rows "up".
   // One token (decode, 4-row tiles plus a remainder) and a multi-token tile.
@@ -254,6 +284,7 @@ TEST_P(OpsTest, EveryEntryFilled) {
                            reinterpret_cast<const void*>(o.matmul_f32_bf16w),
                            reinterpret_cast<const void*>(o.matmul_f32_f16w),
                            reinterpret_cast<const void*>(o.matmul_f32_f32w),
+                           reinterpret_cast<const void*>(o.matmul_f32_q8w),
                            reinterpret_cast<const void*>(o.moe_matmul_f32_mxfp4w),
                            reinterpret_cast<const void*>(o.rmsnorm_f32),
                            reinterpret_cast<const void*>(o.rope_yarn_f32),

@@ -12,6 +12,10 @@ namespace quarry::kernels::avx2 {
 bool supported();  // AVX2 and F16C on this CPU
 const Ops& ops();
 
+// Q8 weights (q8.cpp), bit-identical to ref::matmul_f32_q8w.
+void matmul_f32_q8w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                    const float* bias, float* y, size_t ldy);
+
 // `avx2_fast`: not exact (int8 activations for the MXFP4 experts, FMA for the
 // dense matmuls); never chosen by default, only by QUARRY_ISA=avx2_fast.
 bool fast_supported();  // also FMA

@@ -261,6 +261,7 @@ Ops make_ops() {
   o.matmul_f32_bf16w = matmul_f32_bf16w;
   o.matmul_f32_f16w = matmul_f32_f16w;
   o.matmul_f32_f32w = matmul_f32_f32w;
+  o.matmul_f32_q8w = avx2::matmul_f32_q8w;
   o.moe_matmul_f32_mxfp4w = moe_matmul_f32_mxfp4w;
   return o;
 }

@@ -4,6 +4,7 @@
 // the dot product goes to lane i % 8; each lane sums in increasing i; the lanes
 // are combined as ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)); then the bias is added.
 #include <algorithm>
+#include <vector>
 
 #include "kernels/numeric.h"
 #include "kernels/ref/ref_kernels.h"
@@ -78,6 +79,29 @@ void matmul_f32_f32w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix
     std::copy_n(reinterpret_cast<const float*>(w.row_ptr(r)) + i0, n, out);
   };
   matmul_rows(x, ldx, n_tok, w.n_rows, w.d_in, load, bias, y, ldy);
+}
+
+void matmul_f32_q8w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                    const float* bias, float* y, size_t ldy) {
+  const size_t nb = w.d_in / 32;
+  thread_local std::vector<int8_t> qx;
+  thread_local std::vector<float> sx;
+  qx.resize(w.d_in);
+  sx.resize(nb);
+  for (size_t t = 0; t < n_tok; ++t) {
+    for (size_t b = 0; b < nb; ++b) quantize_block_q8(x + t * ldx + b * 32, &qx[b * 32], &sx[b]);
+    for (size_t r = 0; r < w.n_rows; ++r) {
+      const auto* q = reinterpret_cast<const int8_t*>(w.row_ptr(r));
+      const float* s = w.scales + r * w.scales_row_stride;
+      float acc = 0.0f;
+      for (size_t b = 0; b < nb; ++b) {
+        int32_t dot = 0;
+        for (size_t i = b * 32; i < b * 32 + 32; ++i) dot += int32_t{q[i]} * int32_t{qx[i]};
+        acc += (s[b] * sx[b]) * static_cast<float>(dot);
+      }
+      y[t * ldy + r] = bias != nullptr ? acc + bias[r] : acc;
+    }
+  }
 }
 
 void moe_matmul_f32_mxfp4w(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,

@@ -15,6 +15,8 @@ void matmul_f32_f16w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix
                      const float* bias, float* y, size_t ldy);
 void matmul_f32_f32w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
                      const float* bias, float* y, size_t ldy);
+void matmul_f32_q8w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                    const float* bias, float* y, size_t ldy);
 void moe_matmul_f32_mxfp4w(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
                            const float* bias, float* y, size_t ldy);
 
