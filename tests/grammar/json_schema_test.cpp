@@ -174,15 +174,15 @@ void random_walks(const char* schema_text, int walks, uint32_t seed) {
 }
 
 TEST(JsonMatcher, RandomWalksFinishValid) {
-  random_walks(kWeather, 300, 1);
-  random_walks(kRecursive, 300, 2);
-  random_walks(R"({"type":"object"})", 300, 3);
+  random_walks(kWeather, 150, 1);
+  random_walks(kRecursive, 150, 2);
+  random_walks(R"({"type":"object"})", 150, 3);
   random_walks(
       R"({"anyOf":[{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]},
       {"type":"object","properties":{"b":{"type":"string","maxLength":2}},"required":["b"]},
       {"type":"array","items":{"const":"x"},"minItems":2}]})",
-      300, 4);
-  random_walks("{}", 300, 5);
+      150, 4);
+  random_walks("{}", 150, 5);
 }
 
 }  // namespace
