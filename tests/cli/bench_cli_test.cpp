@@ -77,6 +77,18 @@ TEST(BenchCli, ZeroSkipsATest) {
   EXPECT_TRUE(k["bandwidth_ceiling_tps"].is_null());
 }
 
+TEST(BenchCli, WeightsInt8ReadsFewerBytesPerToken) {
+  const CliRun exact = run(kModel + "-p 0 -n 2 -r 1 --json --probe-bytes 0");
+  const CliRun q8 = run(kModel + "-p 0 -n 2 -r 1 --json --probe-bytes 0 --weights-int8");
+  ASSERT_EQ(exact.status, 0) << exact.err;
+  ASSERT_EQ(q8.status, 0) << q8.err;
+  const Json a = Json::parse(exact.out), b = Json::parse(q8.out);
+  EXPECT_EQ(a["weights_int8"], false);
+  EXPECT_EQ(b["weights_int8"], true);
+  EXPECT_NE(b["isa"].get<std::string>().find("int8"), std::string::npos);
+  EXPECT_LT(b["bytes_per_token"].get<uint64_t>(), a["bytes_per_token"].get<uint64_t>());
+}
+
 TEST(BenchCli, HumanTableOnStdout) {
   const CliRun r = run(kSmall + "-p 8 -n 4 -r 1");
   ASSERT_EQ(r.status, 0) << r.err;
