@@ -185,6 +185,10 @@ void advance(Thread t, uint8_t c, std::vector<Thread>& out, int hops = 0) {
           }
         } else if (f.sub > kHex && f.sub <= kHex + 4) {
           if (!is_hex(c)) return;
+          // No surrogates (\uD800-\uDFFF): a lone one is not valid Unicode and
+          // strict parsers reject even pairs written this way.
+          if (f.sub == kHex + 4) f.lo = (c == 'd' || c == 'D');
+          if (f.sub == kHex + 3 && f.lo && (c == '8' || c == '9' || !is_digit(c))) return;
           if (--f.sub == kHex) {
             f.sub = 0;
             ++f.a;
@@ -535,12 +539,16 @@ std::string JsonMatcher::shortest_completion() const {
   if (complete()) return {};
   std::string best;
   bool found = false;
+  JsonMatcher probe;
   for (const Thread& t : threads_) {
     std::string s = completion(t);
-    if (!found || s.size() < best.size()) {
-      best = std::move(s);
-      found = true;
-    }
+    if (found && s.size() >= best.size()) continue;
+    // A part the schema cannot satisfy (a required value that recurses
+    // forever) leaves a gap: keep only completions that really finish.
+    probe.threads_.assign(1, t);
+    if (!probe.try_feed(s) || !probe.complete()) continue;
+    best = std::move(s);
+    found = true;
   }
   return best;
 }

@@ -36,7 +36,8 @@ class JsonMatcher {
   bool complete() const;
   // Whether any byte may follow.
   bool can_continue() const;
-  // Bytes that finish the value soonest ("" when complete()).
+  // Bytes that finish the value soonest ("" when complete(), or when the
+  // schema cannot be satisfied from here).
   std::string shortest_completion() const;
   // Inside a string with no length limit, at a character boundary: any run of
   // whole UTF-8 characters without `"`, `\` and control characters is

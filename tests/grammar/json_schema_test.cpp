@@ -88,11 +88,12 @@ TEST(JsonMatcher, AcceptsAndRejects) {
   EXPECT_FALSE(matches(*s, R"({ "city":"P","unit":"celsius"})"));             // compact only
 
   auto any = Schema::any_value();
-  for (const char* ok :
-       {"0", "-0.5e+3", "\"x\"", "[1,[2,{}]]", R"({"a":{"b":[null,true,false]}})", "123"}) {
+  for (const char* ok : {"0", "-0.5e+3", "\"x\"", "[1,[2,{}]]", R"({"a":{"b":[null,true,false]}})",
+                         "123", R"("\u00e9\ud7ff\ue000")"}) {
     EXPECT_TRUE(matches(*any, ok)) << ok;
   }
-  for (const char* bad : {"01", "-", "1.", "tru", "[1,]", R"({"a"})", "{,}", "\"\\x\""}) {
+  for (const char* bad : {"01", "-", "1.", "tru", "[1,]", R"({"a"})", "{,}", "\"\\x\"",
+                          R"("\ud800")", R"("\uDC00")", R"("\ud83d\ude00")"}) {
     EXPECT_FALSE(matches(*any, bad)) << bad;
   }
   JsonMatcher m(any->root());
