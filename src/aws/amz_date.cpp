@@ -20,12 +20,20 @@ int digits(std::string_view s, size_t pos, size_t n) {
   return v;
 }
 
+constexpr int kMinYear = 1900, kMaxYear = 2200;
+
 Result<TimePoint> make_time(int y, int mo, int d, int h, int mi, int sec, std::string_view what) {
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
                            day{static_cast<unsigned>(d)}};
   if (y < 0 || mo < 0 || d < 0 || !ymd.ok() || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
       sec > 59) {
     return make_error("invalid " + std::string(what));
+  }
+  // The clock counts nanoseconds in 64 bits (years 1678-2261): beyond this
+  // range the conversion, and later differences with now, would overflow.
+  if (y < kMinYear || y > kMaxYear) {
+    return make_error(std::string(what) + ": the year " + std::to_string(y) + " is out of range (" +
+                      std::to_string(kMinYear) + "-" + std::to_string(kMaxYear) + ")");
   }
   return TimePoint(sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec));
 }

@@ -15,11 +15,15 @@
 #include <boost/beast/core/flat_buffer.hpp>
 // GCC 12 with sanitizers reports a false -Wmaybe-uninitialized inside Beast's
 // parser (a boost::optional content length) once it is inlined here.
+#if !defined(__clang__)  // a GCC-only warning; clang -Werror rejects the unknown name
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#if !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #include <chrono>
 #include <cstdint>
 #include <memory>
