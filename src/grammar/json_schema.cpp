@@ -37,6 +37,17 @@ Result<size_t> count_field(const Json& j, const char* key, const std::string& pa
   return static_cast<size_t>(it->get<int64_t>());
 }
 
+// `min_key` / `max_key` (e.g. minItems / maxItems) into lo / hi; absent
+// keys leave them as they are.
+Status count_range(const Json& j, const char* min_key, const char* max_key, const std::string& path,
+                   size_t& lo, size_t& hi) {
+  QUARRY_ASSIGN(lo, count_field(j, min_key, path));
+  if (!j.contains(max_key)) return Status::Ok();
+  QUARRY_ASSIGN(hi, count_field(j, max_key, path));
+  if (hi < lo) return make_error(join_path(path, max_key) + ": is below " + min_key);
+  return Status::Ok();
+}
+
 }  // namespace
 
 class SchemaCompiler {
@@ -185,14 +196,7 @@ class SchemaCompiler {
                       int depth) {
     if (t == "string") {
       out.kind = Kind::kString;
-      size_t lo = 0, hi = 0;
-      QUARRY_ASSIGN(lo, count_field(j, "minLength", path));
-      out.min_len = lo;
-      if (j.contains("maxLength")) {
-        QUARRY_ASSIGN(hi, count_field(j, "maxLength", path));
-        if (hi < lo) return make_error(join_path(path, "maxLength") + ": is below minLength");
-        out.max_len = hi;
-      }
+      GRAMMAR_TRY(count_range(j, "minLength", "maxLength", path, out.min_len, out.max_len));
     } else if (t == "number") {
       out.kind = Kind::kNumber;
     } else if (t == "integer") {
@@ -218,15 +222,7 @@ class SchemaCompiler {
       GRAMMAR_TRY(compile(*items, *it, join_path(path, "items"), depth + 1));
     }
     out.items = items;
-    size_t lo = 0, hi = 0;
-    QUARRY_ASSIGN(lo, count_field(j, "minItems", path));
-    out.min_items = lo;
-    if (j.contains("maxItems")) {
-      QUARRY_ASSIGN(hi, count_field(j, "maxItems", path));
-      if (hi < lo) return make_error(join_path(path, "maxItems") + ": is below minItems");
-      out.max_items = hi;
-    }
-    return Status::Ok();
+    return count_range(j, "minItems", "maxItems", path, out.min_items, out.max_items);
   }
 
   Status compile_object(Node& out, const Json& j, const std::string& path, int depth) {
