@@ -26,6 +26,7 @@
 #include "http/server.h"
 #include "kernels/ops.h"
 #include "model/gpt_oss_model.h"
+#include "model/kv_cache.h"
 #include "store/data_dir.h"
 #include "store/store.h"
 
@@ -160,7 +161,8 @@ Result<std::shared_ptr<api::ServedModel>> load_served(const std::string& path, c
                       std::to_string(tokenizer::kVocabSize) + ")");
   }
   auto owner = std::make_shared<LoadedModel>();
-  owner->block_bytes = c.n_layer * 2 * a.block_size * c.kv_width() * sizeof(float);
+  owner->block_bytes = model::KvCache::layers_per_block(c.n_layer, c.layer_sliding) * 2 *
+                       a.block_size * c.kv_width() * sizeof(float);
   owner->kv_blocks = std::max<size_t>(4, (a.kv_cache_mb << 20) / owner->block_bytes);
   const uint64_t need = model_bytes(path) + owner->kv_blocks * owner->block_bytes;
   if (const uint64_t avail = available_memory(); avail > 0) {

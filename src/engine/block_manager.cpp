@@ -23,6 +23,8 @@ uint64_t hash_block(uint64_t parent, std::span<const int32_t> tokens) {
   return h;
 }
 
+uint64_t window_block_hash(uint64_t h) { return mix(h ^ 0x243f6a8885a308d3ull); }
+
 BlockManager::BlockManager(size_t n_blocks, size_t block_size)
     : block_size_(std::max<size_t>(1, block_size)),
       blocks_(n_blocks),
@@ -32,17 +34,21 @@ BlockManager::BlockManager(size_t n_blocks, size_t block_size)
   for (size_t b = n_blocks; b-- > 0;) fresh_.push_back(static_cast<int32_t>(b));
 }
 
+int32_t BlockManager::find(uint64_t hash, std::span<const int32_t> tokens) const {
+  const auto it = by_hash_.find(hash);
+  if (it == by_hash_.end() || tokens.size() != block_size_) return -1;
+  const auto have = std::span<const int32_t>(tokens_).subspan(
+      static_cast<size_t>(it->second) * block_size_, block_size_);
+  return std::equal(tokens.begin(), tokens.end(), have.begin()) ? it->second : -1;
+}
+
 std::vector<int32_t> BlockManager::lookup(std::span<const uint64_t> hashes,
                                           std::span<const int32_t> tokens) const {
   std::vector<int32_t> hit;
   for (size_t i = 0; i < hashes.size() && (i + 1) * block_size_ <= tokens.size(); ++i) {
-    const auto it = by_hash_.find(hashes[i]);
-    if (it == by_hash_.end()) break;
-    const auto want = tokens.subspan(i * block_size_, block_size_);
-    const auto have = std::span<const int32_t>(tokens_).subspan(
-        static_cast<size_t>(it->second) * block_size_, block_size_);
-    if (!std::equal(want.begin(), want.end(), have.begin())) break;
-    hit.push_back(it->second);
+    const int32_t b = find(hashes[i], tokens.subspan(i * block_size_, block_size_));
+    if (b < 0) break;
+    hit.push_back(b);
   }
   return hit;
 }

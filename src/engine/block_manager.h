@@ -25,6 +25,9 @@ namespace quarry::engine {
 // block's parent is kRootHash).
 inline constexpr uint64_t kRootHash = 0x6a09e667f3bcc908ull;
 uint64_t hash_block(uint64_t parent, std::span<const int32_t> tokens);
+// The key of the sliding-window layers' copy of the block whose hash is `h`
+// (both groups' blocks of one prefix live in the cache side by side).
+uint64_t window_block_hash(uint64_t h);
 
 class BlockManager {
  public:
@@ -42,6 +45,8 @@ class BlockManager {
   // its full blocks' chained hashes in order, `tokens` its tokens. Read-only.
   std::vector<int32_t> lookup(std::span<const uint64_t> hashes,
                               std::span<const int32_t> tokens) const;
+  // The block holding the full block `tokens` under `hash`, or -1. Read-only.
+  int32_t find(uint64_t hash, std::span<const int32_t> tokens) const;
   // How many of `blocks` are unreferenced (sharing them lowers free_count()).
   size_t count_unreferenced(std::span<const int32_t> blocks) const;
   // Takes a reference on each block (reviving cached free ones).

@@ -63,8 +63,9 @@ struct Engine::Impl {
         options(o),
         n_vocab(model->n_vocab()),
         max_positions(model->max_positions()),
-        kv_positions(model->kv_blocks() * model->block_size()),
-        sched(o, model->kv_blocks(), model->block_size()),
+        kv_positions(Scheduler::kv_positions(o, model->kv_blocks(), model->block_size(),
+                                             model->kv_window())),
+        sched(o, model->kv_blocks(), model->block_size(), model->kv_window()),
         seeder(std::random_device{}()) {}
 
   Submitted submit(Request&& request, UpdateCallback&& on_update);

@@ -6,8 +6,10 @@
 // requests (decode tokens first, then chunks of prompts: chunked prefill),
 // run the model, sample, hand each request its new tokens through its
 // callback. The KV cache is paged: fixed-size blocks from a ref-counted pool,
-// one block table per sequence; full prompt blocks are hashed so a repeated
-// prefix (a shared system prompt) is reused instead of recomputed.
+// block tables per sequence (one for full-attention layers, one for
+// sliding-window layers that keeps only the window); full prompt blocks are
+// hashed so a repeated prefix (a shared system prompt) is reused instead of
+// recomputed.
 #pragma once
 
 #include <cstdint>
@@ -35,12 +37,17 @@ class StepModel {
   virtual size_t max_positions() const = 0;  // positions one sequence may use
   virtual size_t kv_blocks() const = 0;
   virtual size_t block_size() const = 0;  // positions per block
+  // Positions the sliding-window layers read when the model keeps them in
+  // their own block tables (KvSequence::window_blocks, whose blocks before the
+  // window the engine drops); 0 = one block table for all layers.
+  virtual size_t kv_window() const { return 0; }
   // Writes the logits of batch.logit_rows into batch.logits (n_vocab floats each).
   virtual Status forward(const model::ForwardBatch& batch) = 0;
 };
 
 // The gpt-oss model with a KV pool of `kv_blocks` blocks of `block_size`
-// positions (all layers). The model, ops and pool must outlive the result.
+// positions (one group of layers each: full-attention or sliding-window). The model, ops and pool
+// must outlive the result.
 std::unique_ptr<StepModel> make_gpt_oss_step_model(const model::GptOssModel& model,
                                                    const kernels::Ops& ops, ThreadPool& pool,
                                                    size_t kv_blocks, size_t block_size = 16,

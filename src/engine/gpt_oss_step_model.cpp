@@ -14,12 +14,16 @@ class GptOssStepModel final : public StepModel {
   GptOssStepModel(const model::GptOssModel& m, const kernels::Ops& ops, ThreadPool& pool,
                   size_t kv_blocks, size_t block_size, size_t max_chunk_tokens)
       : fwd_(m, ops, pool, max_chunk_tokens),
-        kv_(m.config().n_layer, m.config().kv_width(), block_size, kv_blocks) {}
+        kv_(m.config().n_layer, m.config().kv_width(), block_size, kv_blocks,
+            m.config().layer_sliding) {}
 
   size_t n_vocab() const override { return fwd_.config().n_vocab; }
   size_t max_positions() const override { return fwd_.config().max_position; }
   size_t kv_blocks() const override { return kv_.n_blocks(); }
   size_t block_size() const override { return kv_.block_size(); }
+  size_t kv_window() const override {
+    return kv_.has_window_group() ? fwd_.config().sliding_window : 0;
+  }
   Status forward(const model::ForwardBatch& batch) override { return fwd_.forward(batch, kv_); }
 
  private:

@@ -4,22 +4,96 @@
 
 namespace quarry::engine {
 
-Scheduler::Scheduler(const EngineOptions& options, size_t kv_blocks, size_t block_size)
-    : options_(options), blocks_(kv_blocks, block_size) {
+Scheduler::Scheduler(const EngineOptions& options, size_t kv_blocks, size_t block_size,
+                     size_t window)
+    : options_(options), window_(window), blocks_(kv_blocks, block_size) {
   // Zero would stall every step; one is the least that makes progress.
   options_.max_batch_tokens = std::max<size_t>(1, options_.max_batch_tokens);
   options_.max_running = std::max<size_t>(1, options_.max_running);
+}
+
+size_t Scheduler::kv_positions(const EngineOptions& options, size_t kv_blocks, size_t block_size,
+                               size_t window) {
+  const size_t bs = std::max<size_t>(1, block_size);
+  if (window == 0) return kv_blocks * bs;
+  // A step computing positions [s, s + chunk) reads window blocks from
+  // (s + 1 - window) / bs to (s + chunk - 1) / bs: at most this many.
+  const size_t chunk = std::max<size_t>(1, options.max_batch_tokens);
+  const size_t window_blocks = (chunk + window) / bs + 2;
+  // Either both tables hold every block, or the window table stays bounded.
+  const size_t full =
+      std::max(kv_blocks / 2, kv_blocks > window_blocks ? kv_blocks - window_blocks : 0);
+  return full * bs;
 }
 
 size_t Scheduler::blocks_for(size_t positions) const {
   return (positions + blocks_.block_size() - 1) / blocks_.block_size();
 }
 
+size_t Scheduler::capacity(const Sequence& s) const {
+  size_t n = s.kv.blocks.size();
+  if (window_ > 0) n = std::min(n, s.kv.window_blocks.size());
+  return n * blocks_.block_size();
+}
+
+bool Scheduler::grow(Sequence& s) {
+  std::vector<int32_t>& t = window_ > 0 && s.kv.window_blocks.size() < s.kv.blocks.size()
+                                ? s.kv.window_blocks
+                                : s.kv.blocks;
+  const int32_t b = blocks_.allocate();
+  if (b < 0) return false;
+  t.push_back(b);
+  return true;
+}
+
+size_t Scheduler::window_first_block(size_t pos) const {
+  return (pos + 1 > window_ ? pos + 1 - window_ : 0) / blocks_.block_size();
+}
+
+void Scheduler::drop_window_blocks(Sequence& s) {
+  if (window_ == 0) return;
+  const size_t first = std::min(window_first_block(s.n_computed), s.kv.window_blocks.size());
+  for (size_t i = s.window_dropped; i < first; ++i) {
+    if (s.kv.window_blocks[i] >= 0) blocks_.release(s.kv.window_blocks[i]);
+    s.kv.window_blocks[i] = -1;
+  }
+  s.window_dropped = std::max(s.window_dropped, first);
+}
+
+void Scheduler::window_hits(const Sequence& s, std::vector<int32_t>& hit,
+                            std::vector<int32_t>& window_hit, size_t& first) const {
+  window_hit.clear();
+  first = 0;
+  if (window_ == 0) return;
+  const size_t bs = blocks_.block_size();
+  for (size_t h = hit.size();; --h) {
+    // The first position computed, h * bs, reads window blocks [first, h).
+    first = window_first_block(h * bs);
+    window_hit.clear();
+    bool all = true;
+    for (size_t i = first; i < h && all; ++i) {
+      const int32_t b =
+          blocks_.find(window_block_hash(s.hashes[i]), std::span(s.tokens).subspan(i * bs, bs));
+      all = b >= 0;
+      if (all) window_hit.push_back(b);
+    }
+    if (all) {
+      hit.resize(h);
+      return;
+    }
+  }
+}
+
 void Scheduler::free_blocks(Sequence& s) {
   // Tail first: the LRU list then evicts a sequence's last blocks before its
   // first ones, which are the likelier to be a shared prefix.
+  for (size_t i = s.kv.window_blocks.size(); i-- > 0;) {
+    if (s.kv.window_blocks[i] >= 0) blocks_.release(s.kv.window_blocks[i]);
+  }
   for (size_t i = s.kv.blocks.size(); i-- > 0;) blocks_.release(s.kv.blocks[i]);
   s.kv.blocks.clear();
+  s.kv.window_blocks.clear();
+  s.window_dropped = 0;
   s.n_computed = 0;
   s.n_committed = 0;
 }
@@ -45,13 +119,8 @@ void Scheduler::preempt(size_t index, Schedule& plan) {
 
 bool Scheduler::ensure_first_block(size_t index, Schedule& plan) {
   Sequence& s = *running_[index];
-  const size_t bs = blocks_.block_size();
-  while (s.kv.blocks.size() * bs <= s.n_computed) {
-    const int32_t b = blocks_.allocate();
-    if (b >= 0) {
-      s.kv.blocks.push_back(b);
-      continue;
-    }
+  while (capacity(s) <= s.n_computed) {
+    if (grow(s)) continue;
     // Everything after `index` is newer; the newest not yet in this step's
     // batch goes (those already in it keep their blocks). `index` itself is
     // unscheduled, so the search ends there at the latest.
@@ -82,7 +151,8 @@ bool Scheduler::computing_elsewhere(const Sequence& w, size_t b) {
 Scheduler::Admission Scheduler::admit(size_t index, size_t& budget, Schedule& plan) {
   Sequence& s = *waiting_[index];
   const size_t bs = blocks_.block_size(), n = s.tokens.size();
-  std::vector<int32_t> hit;
+  std::vector<int32_t> hit, window_hit;
+  size_t window_first = 0;
   if (options_.prefix_caching) {
     extend_hashes(s);
     // The last token is always computed: its logits give the next token.
@@ -91,16 +161,27 @@ Scheduler::Admission Scheduler::admit(size_t index, size_t& budget, Schedule& pl
     // Someone is computing the next block: wait for it rather than compute
     // it twice. A later step admits this request with the block as a hit.
     if (hit.size() < max_hit && computing_elsewhere(s, hit.size())) return Admission::kWaits;
+    window_hits(s, hit, window_hit, window_first);
   }
   const size_t start = hit.size() * bs;
   const size_t count = std::min(n - start, budget);
-  const size_t need = blocks_for(start + count) - hit.size();
+  const size_t end = blocks_for(start + count);
+  const size_t need = (end - hit.size()) * (window_ > 0 ? 2 : 1);
   // Reviving a cached hit takes it out of the free blocks too.
-  if (need > blocks_.free_count() - blocks_.count_unreferenced(hit)) return Admission::kNoRoom;
+  if (need > blocks_.free_count() - blocks_.count_unreferenced(hit) -
+                 blocks_.count_unreferenced(window_hit)) {
+    return Admission::kNoRoom;
+  }
 
   blocks_.share(hit);
+  blocks_.share(window_hit);
   s.kv.blocks = std::move(hit);
-  for (size_t i = 0; i < need; ++i) s.kv.blocks.push_back(blocks_.allocate());
+  if (window_ > 0) {
+    s.kv.window_blocks.assign(window_first, -1);
+    s.kv.window_blocks.insert(s.kv.window_blocks.end(), window_hit.begin(), window_hit.end());
+    s.window_dropped = window_first;
+  }
+  while (capacity(s) < end * bs) grow(s);
   s.n_computed = start;
   s.n_committed = start / bs;  // hits are already in the prefix cache
   if (!s.admitted_once) {
@@ -126,7 +207,6 @@ Schedule Scheduler::schedule() {
   ++step_;
   Schedule plan;
   size_t budget = options_.max_batch_tokens;
-  const size_t bs = blocks_.block_size();
   // Pass 0: decoding sequences (one token each); pass 1: prefill chunks.
   for (int pass = 0; pass < 2; ++pass) {
     size_t i = 0;
@@ -142,12 +222,8 @@ Schedule Scheduler::schedule() {
       const size_t want = std::min(remaining, budget);
       // The rest of a chunk only takes free blocks; it shrinks rather than
       // preempting anyone.
-      while (s.kv.blocks.size() * bs < s.n_computed + want) {
-        const int32_t b = blocks_.allocate();
-        if (b < 0) break;
-        s.kv.blocks.push_back(b);
-      }
-      const size_t count = std::min(want, s.kv.blocks.size() * bs - s.n_computed);
+      while (capacity(s) < s.n_computed + want && grow(s)) continue;
+      const size_t count = std::min(want, capacity(s) - s.n_computed);
       s.scheduled_step = step_;
       plan.items.push_back({&s, s.n_computed, count, s.n_computed + count == s.tokens.size()});
       plan.n_tokens += count;
@@ -178,14 +254,20 @@ void Scheduler::computed(const Schedule& plan) {
   for (const ScheduledSeq& it : plan.items) {
     Sequence& s = *it.seq;
     s.n_computed = it.start + it.count;
-    if (!options_.prefix_caching) continue;
     const size_t full = s.n_computed / bs;
-    if (full <= s.n_committed) continue;
-    extend_hashes(s);
-    for (size_t b = s.n_committed; b < full; ++b) {
-      blocks_.commit(s.kv.blocks[b], s.hashes[b], std::span(s.tokens).subspan(b * bs, bs));
+    if (options_.prefix_caching && full > s.n_committed) {
+      extend_hashes(s);
+      for (size_t b = s.n_committed; b < full; ++b) {
+        const auto tokens = std::span(s.tokens).subspan(b * bs, bs);
+        blocks_.commit(s.kv.blocks[b], s.hashes[b], tokens);
+        if (window_ > 0 && s.kv.window_blocks[b] >= 0) {
+          blocks_.commit(s.kv.window_blocks[b], window_block_hash(s.hashes[b]), tokens);
+        }
+      }
+      s.n_committed = full;
     }
-    s.n_committed = full;
+    // After the commit: dropped window blocks stay in the prefix cache.
+    drop_window_blocks(s);
   }
 }
 

@@ -24,9 +24,15 @@
 // wait for it. Waiting is only a scheduling choice: what a request reads is
 // still decided by the cache lookup at admission.
 //
-// Sliding-window layers read only the last `window` positions, but all
-// layers share one block table here; giving them a ring of blocks is an
-// optimisation left for later.
+// Sliding-window layers (a model whose kv_window() is not 0) have their own
+// block table per sequence, drawn from the same pool. It grows with the full
+// table, but once computed positions move past a block's window the block is
+// dropped (entry -1, reference released), so a long sequence holds about
+// window / block_size + 2 window blocks instead of one per block. Both
+// tables' full blocks go to the prefix cache (the window copy under
+// window_block_hash); a prefix hit needs the full blocks of the prefix and the
+// window blocks that the first computed position reads, so the hit is
+// shortened to the longest prefix whose window blocks are still cached.
 //
 // Not thread-safe: the engine calls it under its lock.
 #pragma once
@@ -53,7 +59,8 @@ struct Sequence {
   size_t n_prompt = 0;
   size_t budget = 0;             // tokens it may generate (max_tokens clipped to positions)
   size_t n_computed = 0;         // leading positions whose keys/values are in the cache
-  model::KvSequence kv;          // block table: position p in kv.blocks[p / block_size]
+  model::KvSequence kv;          // block tables: position p in kv.blocks[p / block_size]
+  size_t window_dropped = 0;     // leading kv.window_blocks entries released (-1)
   std::vector<uint64_t> hashes;  // chained hashes of the full blocks of `tokens`
   size_t n_committed = 0;        // leading blocks already offered to the prefix cache
   size_t cached_tokens = 0;      // prompt tokens found in the prefix cache (first admission)
@@ -80,7 +87,13 @@ struct Schedule {
 
 class Scheduler {
  public:
-  Scheduler(const EngineOptions& options, size_t kv_blocks, size_t block_size);
+  // `window`: the model's kv_window() (0: one block table).
+  Scheduler(const EngineOptions& options, size_t kv_blocks, size_t block_size, size_t window = 0);
+
+  // The positions one sequence may hold when it runs alone: with a window
+  // table, room is kept for the window blocks of a full prefill chunk.
+  static size_t kv_positions(const EngineOptions& options, size_t kv_blocks, size_t block_size,
+                             size_t window);
 
   void enqueue(std::unique_ptr<Sequence> seq) { waiting_.push_back(std::move(seq)); }
   size_t n_waiting() const { return waiting_.size(); }
@@ -105,6 +118,19 @@ class Scheduler {
 
  private:
   size_t blocks_for(size_t positions) const;
+  // Positions every table of `s` has blocks for.
+  size_t capacity(const Sequence& s) const;
+  // Appends one block to the shorter table of `s`; false when none is free.
+  bool grow(Sequence& s);
+  // The first window-table block that computing position `pos` reads.
+  size_t window_first_block(size_t pos) const;
+  // Releases the window blocks no position from n_computed on reads.
+  void drop_window_blocks(Sequence& s);
+  // The prefix-cache hit for `s`: full-table blocks `hit` (from lookup),
+  // shortened until the window blocks it needs are cached too (returned in
+  // `window_hit`, for window-table entries [first, hit.size())).
+  void window_hits(const Sequence& s, std::vector<int32_t>& hit, std::vector<int32_t>& window_hit,
+                   size_t& first) const;
   void free_blocks(Sequence& s);
   void extend_hashes(Sequence& s) const;
   // Gives the running sequence at `index` blocks for its next position,
@@ -119,6 +145,7 @@ class Scheduler {
   Admission admit(size_t index, size_t& budget, Schedule& plan);
 
   EngineOptions options_;
+  size_t window_;
   BlockManager blocks_;
   std::deque<std::unique_ptr<Sequence>> waiting_;
   std::vector<std::unique_ptr<Sequence>> running_;  // in admission order

@@ -68,7 +68,9 @@ GptOssForward::GptOssForward(const GptOssModel& model, const kernels::Ops& ops, 
 
 KvCache GptOssForward::make_cache(size_t n_positions, size_t n_seq, size_t block_size) const {
   const size_t per_seq = (n_positions + block_size - 1) / block_size;
-  return KvCache(c_.n_layer, c_.kv_width(), block_size, std::max<size_t>(1, per_seq * n_seq));
+  const size_t tables = KvCache::has_window_group(c_.n_layer, c_.layer_sliding) ? 2 : 1;
+  return KvCache(c_.n_layer, c_.kv_width(), block_size,
+                 std::max<size_t>(1, per_seq * n_seq * tables), c_.layer_sliding);
 }
 
 Status GptOssForward::check(const ForwardBatch& b, const KvCache& kv) const {
@@ -79,6 +81,12 @@ Status GptOssForward::check(const ForwardBatch& b, const KvCache& kv) const {
   }
   if (kv.n_layer() != c_.n_layer || kv.row_width() != c_.kv_width()) {
     return fail("the KV cache was made for another model shape");
+  }
+  for (size_t l = 0; l < c_.n_layer; ++l) {
+    if (kv.is_window_layer(l) && !c_.layer_sliding[l]) {
+      return fail("the KV cache drops blocks of layer " + std::to_string(l) +
+                  ", a full-attention layer");
+    }
   }
   auto at = [](size_t t) { return "token " + std::to_string(t) + ": "; };
   for (size_t t = 0; t < n; ++t) {
@@ -94,6 +102,18 @@ Status GptOssForward::check(const ForwardBatch& b, const KvCache& kv) const {
         static_cast<size_t>(b.positions[t]) >= kv.capacity(*b.sequences[b.seq[t]])) {
       return fail(at(t) + "position " + std::to_string(b.positions[t]) +
                   " is not reserved in its sequence's KV blocks");
+    }
+    if (kv.has_window_group()) {
+      // Window tables may drop blocks, but not those this token reads.
+      const auto p = static_cast<size_t>(b.positions[t]);
+      const size_t first = p + 1 > c_.sliding_window ? p + 1 - c_.sliding_window : 0;
+      const std::vector<int32_t>& wt = b.sequences[b.seq[t]]->window_blocks;
+      for (size_t i = first / kv.block_size(); i <= p / kv.block_size(); ++i) {
+        if (wt[i] < 0 || static_cast<size_t>(wt[i]) >= kv.n_blocks()) {
+          return fail(at(t) + "position " + std::to_string(p) +
+                      " reads a dropped sliding-window block");
+        }
+      }
     }
   }
   for (int32_t r : b.logit_rows) {

@@ -1,13 +1,15 @@
 // The engine under memory pressure and at shutdown: preemption on a tiny KV
 // pool, drain / no-drain / destruction, and a randomised property test of
 // submits and cancels whose invariants are checked at the end (greedy outputs
-// as computed directly, one final update per request, no block left in use).
+// as computed directly, one final update per request, no block left in use),
+// half of the runs with sliding-window block tables.
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <random>
 
 #include "engine/engine.h"
+#include "engine/scheduler.h"
 #include "fake_model.h"
 
 namespace quarry::engine {
@@ -160,11 +162,13 @@ TEST(EngineStress, RandomSubmitsAndCancelsKeepTheInvariants) {
     std::mt19937 rng(seed);
     const auto pick = [&](size_t lo, size_t hi) { return lo + rng() % (hi - lo + 1); };
     const size_t bs = pick(1, 4), blocks = pick(48 / bs, 96 / bs), max_pos = pick(30, 80);
-    const size_t cap = std::min(max_pos, blocks * bs);
+    // Even seeds: a model with sliding-window layers (a second block table).
+    const size_t window = seed % 2 == 0 ? pick(1, 10) : 0;
     EngineOptions o;
     o.max_batch_tokens = pick(1, 16);
     o.max_running = pick(1, 6);
     o.prefix_caching = seed % 4 != 0;
+    const size_t cap = std::min(max_pos, Scheduler::kv_positions(o, blocks, bs, window));
     std::vector<std::vector<int32_t>> bases;
     for (uint32_t b = 0; b < 3; ++b) bases.push_back(make_prompt(20, 1000 * seed + b));
 
@@ -176,7 +180,7 @@ TEST(EngineStress, RandomSubmitsAndCancelsKeepTheInvariants) {
     std::mutex ids_mu;
     {
       auto log = std::make_shared<FakeLog>();
-      Engine e(std::make_unique<FakeModel>(blocks, bs, max_pos, log), o);
+      Engine e(std::make_unique<FakeModel>(blocks, bs, max_pos, log, 64, window), o);
       for (size_t i = 0; i < n; ++i) {
         Request& r = reqs[i];
         const size_t len = pick(1, std::min<size_t>(30, cap - 1));
@@ -231,7 +235,8 @@ TEST(EngineStress, RandomSubmitsAndCancelsKeepTheInvariants) {
       const Collector& c = cs[i];
       EXPECT_EQ(c.finals, 1u);
       EXPECT_FALSE(c.after_final);
-      const auto want = fake_greedy(reqs[i].prompt, reqs[i].max_tokens, reqs[i].stop_ids, cap);
+      const auto want =
+          fake_greedy(reqs[i].prompt, reqs[i].max_tokens, reqs[i].stop_ids, cap, 64, window);
       if (c.last.finish == FinishReason::kCancelled) {
         EXPECT_TRUE(cancel_sent[i]);
         ASSERT_LE(c.tokens.size(), want.size());

@@ -6,13 +6,21 @@
 
 namespace quarry::engine::testing {
 
+uint64_t fake_hash(std::span<const int32_t> prefix, std::span<const int32_t> window_part,
+                   size_t window) {
+  const uint64_t h = fake_prefix_hash(prefix);
+  return window == 0 ? h : h ^ fake_mix(fake_prefix_hash(window_part) + 0x51);
+}
+
 std::vector<int32_t> fake_greedy(std::vector<int32_t> prompt, size_t max_tokens,
                                  const std::vector<int32_t>& stop_ids, size_t max_total,
-                                 size_t n_vocab) {
+                                 size_t n_vocab, size_t window) {
   std::vector<int32_t> out;
   std::vector<float> logits(n_vocab);
   while (out.size() < max_tokens && prompt.size() < max_total) {
-    fake_logits(fake_prefix_hash(prompt), logits);
+    const std::span<const int32_t> all(prompt);
+    const size_t first = window > 0 && all.size() > window ? all.size() - window : 0;
+    fake_logits(fake_hash(all, all.subspan(first), window), logits);
     const auto id = static_cast<int32_t>(model::argmax(logits.data(), logits.size()));
     out.push_back(id);
     prompt.push_back(id);
@@ -73,10 +81,10 @@ Status FakeModel::forward(const model::ForwardBatch& b) {
   };
   const size_t n = b.tokens.size();
   if (b.positions.size() != n || b.seq.size() != n) return fail("length mismatch");
-  const auto slot = [&](const model::KvSequence& s, size_t p) -> long {
+  const auto slot = [&](const std::vector<int32_t>& table, size_t p) -> long {
     const size_t bi = p / block_size_;
-    if (bi >= s.blocks.size()) return -1;
-    const int32_t blk = s.blocks[bi];
+    if (bi >= table.size()) return -1;
+    const int32_t blk = table[bi];
     if (blk < 0 || static_cast<size_t>(blk) >= kv_blocks_) return -1;
     return static_cast<long>(static_cast<size_t>(blk) * block_size_ + p % block_size_);
   };
@@ -88,21 +96,36 @@ Status FakeModel::forward(const model::ForwardBatch& b) {
     if (b.positions[t] < 0 || static_cast<size_t>(b.positions[t]) >= max_positions_) {
       return fail("position past max_positions");
     }
-    const long at = slot(*b.sequences[b.seq[t]], static_cast<size_t>(b.positions[t]));
-    if (at < 0) return fail("position " + std::to_string(b.positions[t]) + " has no block");
+    const model::KvSequence& s = *b.sequences[b.seq[t]];
+    const auto p = static_cast<size_t>(b.positions[t]);
+    const long at = slot(s.blocks, p);
+    if (at < 0) return fail("position " + std::to_string(p) + " has no block");
     store_[static_cast<size_t>(at)] = b.tokens[t];
+    if (window_ > 0) {
+      const long w = slot(s.window_blocks, p);
+      if (w < 0) return fail("position " + std::to_string(p) + " has no window block");
+      store_[static_cast<size_t>(w)] = b.tokens[t];
+    }
   }
-  std::vector<int32_t> read;
+  std::vector<int32_t> read, read_window;
   for (size_t j = 0; j < b.logit_rows.size(); ++j) {
     const auto r = static_cast<size_t>(b.logit_rows[j]);
     if (r >= n) return fail("bad logit row");
     const model::KvSequence& s = *b.sequences[b.seq[r]];
+    const auto last = static_cast<size_t>(b.positions[r]);
     read.clear();
-    for (size_t p = 0; p <= static_cast<size_t>(b.positions[r]); ++p) {
-      const long at = slot(s, p);
+    for (size_t p = 0; p <= last; ++p) {
+      const long at = slot(s.blocks, p);
       read.push_back(at < 0 ? -2 : store_[static_cast<size_t>(at)]);
     }
-    fake_logits(fake_prefix_hash(read), std::span(b.logits + j * n_vocab_, n_vocab_));
+    read_window.clear();
+    for (size_t p = window_ > 0 && last + 1 > window_ ? last + 1 - window_ : 0;
+         window_ > 0 && p <= last; ++p) {
+      const long at = slot(s.window_blocks, p);
+      read_window.push_back(at < 0 ? -2 : store_[static_cast<size_t>(at)]);
+    }
+    fake_logits(fake_hash(read, read_window, window_),
+                std::span(b.logits + j * n_vocab_, n_vocab_));
   }
   return Status::Ok();
 }

@@ -9,6 +9,11 @@
 // overwritten by another sequence or a bad prefix-cache hit changes the
 // output, which the tests compare with fake_greedy() (the same function
 // computed from the tokens directly).
+//
+// With a window W > 0 the fake also has a sliding-window block table
+// (KvSequence::window_blocks): tokens are written through both tables, and
+// the logits also hash positions p-W+1..p read back through the window table,
+// so a window block dropped too early or shared wrongly changes the output.
 #pragma once
 
 #include <condition_variable>
@@ -51,7 +56,12 @@ inline void fake_logits(uint64_t h, std::span<float> out) {
 // `max_total` tokens.
 std::vector<int32_t> fake_greedy(std::vector<int32_t> prompt, size_t max_tokens,
                                  const std::vector<int32_t>& stop_ids, size_t max_total,
-                                 size_t n_vocab = 64);
+                                 size_t n_vocab = 64, size_t window = 0);
+
+// The hash the fake's logits come from: the whole prefix and, with a window,
+// its last `window` tokens again.
+uint64_t fake_hash(std::span<const int32_t> prefix, std::span<const int32_t> window_part,
+                   size_t window);
 
 struct FakeBatch {
   std::vector<int32_t> tokens, positions, seq, logit_rows;
@@ -79,11 +89,13 @@ struct FakeLog {
 class FakeModel final : public StepModel {
  public:
   FakeModel(size_t kv_blocks, size_t block_size, size_t max_positions,
-            std::shared_ptr<FakeLog> log = std::make_shared<FakeLog>(), size_t n_vocab = 64)
+            std::shared_ptr<FakeLog> log = std::make_shared<FakeLog>(), size_t n_vocab = 64,
+            size_t window = 0)
       : kv_blocks_(kv_blocks),
         block_size_(block_size),
         max_positions_(max_positions),
         n_vocab_(n_vocab),
+        window_(window),
         log_(std::move(log)),
         store_(kv_blocks * block_size, -1) {}
 
@@ -91,10 +103,11 @@ class FakeModel final : public StepModel {
   size_t max_positions() const override { return max_positions_; }
   size_t kv_blocks() const override { return kv_blocks_; }
   size_t block_size() const override { return block_size_; }
+  size_t kv_window() const override { return window_; }
   Status forward(const model::ForwardBatch& batch) override;
 
  private:
-  size_t kv_blocks_, block_size_, max_positions_, n_vocab_;
+  size_t kv_blocks_, block_size_, max_positions_, n_vocab_, window_;
   std::shared_ptr<FakeLog> log_;
   std::vector<int32_t> store_;  // [block][slot] token ids, -1 never written
 };

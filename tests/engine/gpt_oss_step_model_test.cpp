@@ -1,7 +1,9 @@
 // The engine over the real gpt-oss forward pass (tiny synthetic weights):
 // concurrent greedy requests, with chunked prefill and a prefix-cache hit,
 // give exactly the tokens of the single-sequence decode loop; so do requests
-// submitted together that share a prefix computed once (in-flight sharing).
+// submitted together that share a prefix computed once (in-flight sharing),
+// and so does a long request on a pool that fits it only because the
+// sliding-window layers drop the blocks behind their window.
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -107,6 +109,30 @@ TEST(GptOssStepModel, SimultaneousSharedPrefixMatchesTheDecodeLoop) {
   const EngineStats st = e.stats();
   EXPECT_EQ(st.prefix_hit_tokens, 24u);
   EXPECT_EQ(st.prompt_tokens, 12u + 1u + 2u + 3u);
+  e.shutdown();
+  EXPECT_EQ(e.stats().kv_blocks_used, 0u);
+}
+
+TEST(GptOssStepModel, SlidingWindowLayersDropBlocksAndMatchTheDecodeLoop) {
+  model::GptOssConfig c = small_config();  // window 3 on layers 0 and 2
+  auto made = model::GptOssModel::create(c, synthetic_weights(c, model::WeightFormat::kHF, 5));
+  ASSERT_TRUE(made.ok()) << made.message();
+  const model::GptOssModel& m = *made.value();
+  ThreadPool pool(2);
+  const auto prompt = prompt_ids(30, 3, c.n_vocab);
+  const size_t n_new = 10;
+  EngineOptions o;
+  o.max_batch_tokens = 5;
+  // 40 positions in blocks of 2: 20 blocks for the full layers, at most
+  // (5 + 3) / 2 + 2 = 6 for the window layers; two full tables would need 40.
+  auto step_model = make_gpt_oss_step_model(m, kernels::ref_ops(), pool, 26, 2, 5);
+  EXPECT_EQ(step_model->kv_window(), 3u);
+  Engine e(std::move(step_model), o);
+  testing::Collector col;
+  ASSERT_EQ(e.submit(testing::greedy_request(prompt, n_new), col.callback()).code, SubmitCode::kOk);
+  col.wait();
+  EXPECT_EQ(col.last.finish, FinishReason::kLength);
+  EXPECT_EQ(col.tokens, decode_alone(m, pool, prompt, n_new));
   e.shutdown();
   EXPECT_EQ(e.stats().kv_blocks_used, 0u);
 }

@@ -163,6 +163,19 @@ TEST(ForwardSynthetic, RejectsBadBatches) {
   const int32_t bad_row[] = {1};
   s = fwd.forward({tok, pos0, sq, seqs, bad_row, out.data()}, kv);
   EXPECT_NE(s.message().find("logit row"), std::string::npos) << s.message();
+  ASSERT_TRUE(kv.has_window_group());
+  const int32_t kept = seq.window_blocks[0];
+  seq.window_blocks[0] = -1;  // dropped, yet position 0 reads it
+  s = fwd.forward({tok, pos0, sq, seqs, row, out.data()}, kv);
+  EXPECT_NE(s.message().find("dropped sliding-window block"), std::string::npos) << s.message();
+  seq.window_blocks[0] = kept;
+  // A cache whose window group holds a full-attention layer (layer 1).
+  KvCache wrong(3, m->config().kv_width(), 32, 4, {false, true, false});
+  KvSequence ws;
+  ASSERT_TRUE(wrong.reserve(ws, 2).ok());
+  KvSequence* wseqs[] = {&ws};
+  s = fwd.forward({tok, pos0, sq, wseqs, row, out.data()}, wrong);
+  EXPECT_NE(s.message().find("full-attention layer"), std::string::npos) << s.message();
 }
 
 TEST(KvCache, ReserveReleaseAndFullPool) {
@@ -181,6 +194,41 @@ TEST(KvCache, ReserveReleaseAndFullPool) {
   EXPECT_TRUE(kv.reserve(b, 12).ok());
   kv.k_row(1, b, 11)[7] = 3.0f;
   EXPECT_EQ(kv.layer_view(1, b).k[kv.layer_view(1, b).row_offset(11) + 7], 3.0f);
+}
+
+TEST(KvCache, WindowGroupHasItsOwnTableAndHalfSizedBlocks) {
+  const std::vector<bool> sliding = {true, false, true, false};
+  EXPECT_TRUE(KvCache::has_window_group(4, sliding));
+  EXPECT_FALSE(KvCache::has_window_group(4, {true, true, true, true}));
+  EXPECT_FALSE(KvCache::has_window_group(4, {}));
+  EXPECT_EQ(KvCache::layers_per_block(4, sliding), 2u);
+  EXPECT_EQ(KvCache::layers_per_block(3, {true, false, true}), 2u);
+  EXPECT_EQ(KvCache::layers_per_block(4, {}), 4u);
+
+  KvCache kv(4, 8, 4, 6, sliding);
+  EXPECT_EQ(kv.block_bytes(), 2u * 2u * 4u * 8u * sizeof(float));
+  EXPECT_TRUE(kv.is_window_layer(0));
+  EXPECT_FALSE(kv.is_window_layer(1));
+  KvSequence a;
+  ASSERT_TRUE(kv.reserve(a, 5).ok());  // 2 blocks in each table
+  EXPECT_EQ(a.blocks.size(), 2u);
+  EXPECT_EQ(a.window_blocks.size(), 2u);
+  EXPECT_EQ(kv.capacity(a), 8u);
+  EXPECT_EQ(kv.free_blocks(), 2u);
+  KvSequence b;
+  EXPECT_FALSE(kv.reserve(b, 5).ok());  // needs 4
+  // Full layers read through `blocks`, window layers through `window_blocks`;
+  // layers 0 and 1 share slot 0 of different blocks.
+  kv.k_row(0, a, 6)[3] = 1.0f;
+  kv.k_row(1, a, 6)[3] = 2.0f;
+  EXPECT_EQ(kv.layer_view(0, a).block_table, a.window_blocks.data());
+  EXPECT_EQ(kv.layer_view(1, a).block_table, a.blocks.data());
+  EXPECT_EQ(kv.layer_view(0, a).k[kv.layer_view(0, a).row_offset(6) + 3], 1.0f);
+  EXPECT_EQ(kv.layer_view(1, a).k[kv.layer_view(1, a).row_offset(6) + 3], 2.0f);
+  // A dropped window entry is skipped on release.
+  a.window_blocks[0] = -1;
+  kv.release(a);
+  EXPECT_EQ(kv.free_blocks(), 5u);
 }
 
 }  // namespace
