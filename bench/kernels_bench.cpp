@@ -1,8 +1,11 @@
 // Kernel throughput, every variant this CPU runs side by side in one process
 // (Google Benchmark): the matvec shapes of one gpt-oss-20b decode step (an
 // expert's 2880x2880 MXFP4 projection, the BF16 q projection 4096x2880) and a
-// prefill tile of 64 tokens. Counters: weight bytes per second. Compare the
-// variants' ratios, not absolute numbers, on a shared machine.
+// prefill tile of 64 tokens; and decode over weights streamed from memory
+// (many experts in turn, far more than the last-level cache, in the HF and GGML
+// layouts), which is what a decode step sees. Counters: weight bytes per
+// second. Compare the variants' ratios, not absolute numbers, on a shared
+// machine.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -50,6 +53,31 @@ void mxfp4(benchmark::State& state, const Ops* ops, size_t n_tok) {
       benchmark::Counter::kIsRate);
 }
 
+// One token against 48 experts' 2880x2880 matrices in turn (212-220 MB).
+void mxfp4_stream(benchmark::State& state, const Ops* ops, Mxfp4Layout layout) {
+  constexpr size_t kExperts = 48;
+  const size_t rows = kH, G = kH / 32, per = rows * G * (layout == Mxfp4Layout::kHF ? 16 : 17);
+  const auto codes = bytes(kExperts * per, 1, 0, 255);
+  const auto scales = bytes(kExperts * rows * G, 2, 118, 122);
+  const auto x = floats(kH, 3);
+  std::vector<float> y(rows);
+  size_t e = 0;
+  for (auto _ : state) {
+    Mxfp4Matrix w{layout, codes.data() + e * per, nullptr, rows, kH, per / rows, 0};
+    if (layout == Mxfp4Layout::kHF) {
+      w.scales = scales.data() + e * rows * G;
+      w.scales_row_stride = G;
+    }
+    ops->moe_matmul_f32_mxfp4w(x.data(), kH, 1, w, nullptr, y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+    e = (e + 1) % kExperts;
+  }
+  const size_t bytes_per = per + (layout == Mxfp4Layout::kHF ? rows * G : 0);
+  state.counters["weight_B/s"] = benchmark::Counter(
+      static_cast<double>(bytes_per) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+
 void bf16(benchmark::State& state, const Ops* ops, size_t n_tok) {
   const size_t rows = 4096;
   const auto wf = floats(rows * kH, 4);
@@ -77,6 +105,12 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("mxfp4_2880x2880/" + tag).c_str(), mxfp4, ops, n_tok)
           ->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("bf16_4096x2880/" + tag).c_str(), bf16, ops, n_tok)
+          ->Unit(benchmark::kMillisecond);
+    }
+    for (Mxfp4Layout layout : {Mxfp4Layout::kHF, Mxfp4Layout::kGgml}) {
+      const std::string name = std::string("mxfp4_stream_48x2880x2880/") +
+                               (layout == Mxfp4Layout::kHF ? "hf/" : "ggml/") + std::string(isa);
+      benchmark::RegisterBenchmark(name.c_str(), mxfp4_stream, ops, layout)
           ->Unit(benchmark::kMillisecond);
     }
   }

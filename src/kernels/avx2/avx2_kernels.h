@@ -21,4 +21,12 @@ void matmul_f32_q8w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix&
 bool fast_supported();  // also FMA
 const Ops& fast_ops();
 
+// Quantizes n_blocks blocks of 32 floats to int8 codes q and scales d with
+// x ~ d q, d = amax / 127 (fast.cpp).
+void quantize_q8_blocks(const float* x, size_t n_blocks, int8_t* q, float* d);
+// The fast MXFP4 matmul over block pairs (fast_mxfp4.cpp); false (nothing
+// written) when the blocks per row are odd.
+bool moe_matmul_q8_pairs(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
+                         const float* bias, float* y, size_t ldy);
+
 }  // namespace quarry::kernels::avx2

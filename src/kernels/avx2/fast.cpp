@@ -17,10 +17,9 @@
 #define QUARRY_AVX2_FMA __attribute__((target("avx2,fma,f16c")))
 
 namespace quarry::kernels::avx2 {
-namespace {
 
 // x[t][g*32 .. +32) -> int8 q and scale d with x ~ d q (|q| <= 127).
-QUARRY_AVX2_FMA void quantize_q8(const float* x, size_t n_blocks, int8_t* q, float* d) {
+QUARRY_AVX2_FMA void quantize_q8_blocks(const float* x, size_t n_blocks, int8_t* q, float* d) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   for (size_t g = 0; g < n_blocks; ++g) {
     __m256 v[4];
@@ -49,6 +48,8 @@ QUARRY_AVX2_FMA void quantize_q8(const float* x, size_t n_blocks, int8_t* q, flo
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + g * 32), p);
   }
 }
+
+namespace {
 
 // The 32 codes of a block as doubled E2M1 values, int8, in element order.
 QUARRY_AVX2_FMA inline __m256i codes_i8(__m128i lo16, __m128i hi16) {
@@ -94,12 +95,14 @@ const float* half_scales() {
 
 QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
                                    const float* bias, float* y, size_t ldy) {
+  if (moe_matmul_q8_pairs(x, ldx, n_tok, w, bias, y, ldy)) return;
   const size_t G = w.n_blocks();
   thread_local std::vector<int8_t> qx;
   thread_local std::vector<float> dx;
   qx.resize(n_tok * G * 32);
   dx.resize(n_tok * G);
-  for (size_t t = 0; t < n_tok; ++t) quantize_q8(x + t * ldx, G, &qx[t * G * 32], &dx[t * G]);
+  for (size_t t = 0; t < n_tok; ++t)
+    quantize_q8_blocks(x + t * ldx, G, &qx[t * G * 32], &dx[t * G]);
   const float* half = half_scales();
   const __m256i ones = _mm256_set1_epi16(1);
   // One token (decode): 4 rows per pass share each activation block, and

@@ -1,0 +1,124 @@
+// The non-exact variants against the reference, within bounds derived from
+// what they change: `avx2_fast` quantizes each block of 32 activations to int8
+// (|x - d q| <= d / 2 = amax / 254 per element) before the MXFP4 dot, and sums
+// the dense matmuls with FMA in another order (float rounding only). Every
+// shape of the dispatch is covered: decode (4-row passes and the remainder),
+// token tiles of 4 with remainders, both MXFP4 layouts, odd block counts (the
+// one-block fallback).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernel_test_util.h"
+#include "kernels/numeric.h"
+#include "kernels/ops.h"
+
+namespace quarry::kernels {
+namespace {
+
+using testing::random_bytes;
+using testing::random_floats;
+
+const char* const kFastVariants[] = {"avx2_fast"};
+
+class FastKernels : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    auto o = find_ops(GetParam());
+    if (!o.ok()) GTEST_SKIP() << GetParam() << " is not usable on this CPU: " << o.message();
+    ops_ = o.value();
+  }
+  const Ops* ops_ = nullptr;
+};
+
+INSTANTIATE_TEST_SUITE_P(Variants, FastKernels, ::testing::ValuesIn(kFastVariants),
+                         [](const auto& p) { return std::string(p.param); });
+
+struct Shape {
+  size_t n_tok, d_in, n_rows;
+};
+const Shape kShapes[] = {{1, 2880, 9}, {1, 96, 4}, {2, 64, 5},  {3, 128, 3},
+                         {4, 288, 6},  {5, 64, 7}, {9, 512, 4}, {6, 2880, 3}};
+
+TEST_P(FastKernels, Mxfp4WithinTheInt8ActivationBound) {
+  for (const Shape& s : kShapes) {
+    const size_t G = s.d_in / 32, ldx = s.d_in + 5, ldy = s.n_rows + 1;
+    const auto x = random_floats(s.n_tok * ldx, 31);
+    const auto codes = random_bytes(s.n_rows * G * 16, 32);
+    const auto scales = random_bytes(s.n_rows * G, 33, 110, 135);
+    const auto bias = random_floats(s.n_rows, 34);
+    std::vector<uint8_t> ggml(s.n_rows * G * 17);
+    std::vector<float> w(s.n_rows * s.d_in);  // decoded weights, element order
+    for (size_t b = 0; b < s.n_rows * G; ++b) {
+      testing::hf_to_ggml_block(&codes[b * 16], scales[b], &ggml[b * 17]);
+      mxfp4_decode_block_hf(&codes[b * 16], scales[b], &w[b * 32]);
+    }
+    // The bound per output: sum over blocks of amax/254 * sum |w|, plus float
+    // rounding on the magnitude of the dot.
+    std::vector<double> bound(s.n_tok * s.n_rows);
+    for (size_t t = 0; t < s.n_tok; ++t) {
+      for (size_t r = 0; r < s.n_rows; ++r) {
+        double b = 0.0, mag = 0.0;
+        for (size_t g = 0; g < G; ++g) {
+          double amax = 0.0, wsum = 0.0;
+          for (size_t i = g * 32; i < g * 32 + 32; ++i) {
+            amax = std::max(amax, std::fabs(static_cast<double>(x[t * ldx + i])));
+            wsum += std::fabs(w[r * s.d_in + i]);
+            mag += std::fabs(static_cast<double>(x[t * ldx + i]) * w[r * s.d_in + i]);
+          }
+          b += amax / 254.0 * wsum;
+        }
+        bound[t * s.n_rows + r] = b * 1.001 + mag * 1e-5 + 1e-6;
+      }
+    }
+    const Mxfp4Matrix hf{
+        Mxfp4Layout::kHF, codes.data(), scales.data(), s.n_rows, s.d_in, G * 16, G};
+    const Mxfp4Matrix gg{Mxfp4Layout::kGgml, ggml.data(), nullptr, s.n_rows, s.d_in, G * 17, 0};
+    for (const Mxfp4Matrix* m : {&hf, &gg}) {
+      SCOPED_TRACE(std::string(m == &hf ? "HF" : "ggml") + " tokens " + std::to_string(s.n_tok) +
+                   " d_in " + std::to_string(s.d_in) + " rows " + std::to_string(s.n_rows));
+      std::vector<float> ya(s.n_tok * ldy, -1.0f), yb(ya);
+      ref_ops().moe_matmul_f32_mxfp4w(x.data(), ldx, s.n_tok, *m, bias.data(), ya.data(), ldy);
+      ops_->moe_matmul_f32_mxfp4w(x.data(), ldx, s.n_tok, *m, bias.data(), yb.data(), ldy);
+      double worst = 0.0;
+      for (size_t t = 0; t < s.n_tok; ++t) {
+        for (size_t r = 0; r < s.n_rows; ++r) {
+          const double err = std::fabs(static_cast<double>(ya[t * ldy + r]) - yb[t * ldy + r]);
+          ASSERT_LE(err, bound[t * s.n_rows + r]) << "token " << t << " row " << r;
+          worst = std::max(worst, err / bound[t * s.n_rows + r]);
+        }
+        EXPECT_EQ(yb[t * ldy + s.n_rows], -1.0f) << "wrote past the rows";
+      }
+      // Not trivially equal either: the int8 path really ran.
+      EXPECT_GT(worst, 0.0);
+    }
+  }
+}
+
+TEST_P(FastKernels, DenseBf16WithinRounding) {
+  for (const Shape& s : kShapes) {
+    const size_t ldx = s.d_in + 3, ldy = s.n_rows + 2;
+    const auto x = random_floats(s.n_tok * ldx, 41);
+    const auto wf = random_floats(s.n_rows * s.d_in, 42, 0.05f);
+    const auto bias = random_floats(s.n_rows, 43);
+    std::vector<uint16_t> wb(wf.size());
+    for (size_t i = 0; i < wf.size(); ++i) wb[i] = f32_to_bf16(wf[i]);
+    const DenseMatrix m{wb.data(), ElemType::kBF16, s.n_rows, s.d_in, s.d_in};
+    std::vector<float> ya(s.n_tok * ldy), yb(ya);
+    ref_ops().matmul_f32_bf16w(x.data(), ldx, s.n_tok, m, bias.data(), ya.data(), ldy);
+    ops_->matmul_f32_bf16w(x.data(), ldx, s.n_tok, m, bias.data(), yb.data(), ldy);
+    for (size_t t = 0; t < s.n_tok; ++t) {
+      for (size_t r = 0; r < s.n_rows; ++r) {
+        double mag = std::fabs(bias[r]);
+        for (size_t i = 0; i < s.d_in; ++i) {
+          mag += std::fabs(static_cast<double>(x[t * ldx + i]) * bf16_to_f32(wb[r * s.d_in + i]));
+        }
+        ASSERT_NEAR(ya[t * ldy + r], yb[t * ldy + r], mag * 1e-5 + 1e-6)
+            << "token " << t << " row " << r;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace quarry::kernels
