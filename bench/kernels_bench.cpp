@@ -73,9 +73,9 @@ void mxfp4_stream(benchmark::State& state, const Ops* ops, Mxfp4Layout layout) {
     e = (e + 1) % kExperts;
   }
   const size_t bytes_per = per + (layout == Mxfp4Layout::kHF ? rows * G : 0);
-  state.counters["weight_B/s"] = benchmark::Counter(
-      static_cast<double>(bytes_per) * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate);
+  state.counters["weight_B/s"] =
+      benchmark::Counter(static_cast<double>(bytes_per) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
 }
 
 void bf16(benchmark::State& state, const Ops* ops, size_t n_tok) {

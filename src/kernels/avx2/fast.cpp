@@ -173,11 +173,14 @@ QUARRY_AVX2_FMA void matmul_bf16_fma(const float* x, size_t ldx, size_t n_tok, c
   const size_t n = w.d_in, nv = n / 16 * 16;
   for (size_t r = 0; r < w.n_rows; ++r) {
     const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row_ptr(r));
+    // The next row is prefetched while this one is used (harmless past the end).
+    const char* next = reinterpret_cast<const char*>(w.row_ptr(r + 1));
     for (size_t t0 = 0; t0 < n_tok; t0 += kTokTile) {
       const size_t nt = std::min(kTokTile, n_tok - t0);
       __m256 a0[kTokTile], a1[kTokTile];
       for (size_t t = 0; t < kTokTile; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
       for (size_t i = 0; i < nv; i += 16) {
+        if (t0 == 0 && i % 32 == 0) _mm_prefetch(next + 2 * i, _MM_HINT_T0);
         const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + i));
         const __m256 w0 = _mm256_castsi256_ps(
             _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h)), 16));

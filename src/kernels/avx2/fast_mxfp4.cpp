@@ -13,6 +13,7 @@
 // float(dot) * x_scale * w_scale into 8 lanes (4 per block).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <vector>
@@ -125,7 +126,8 @@ QUARRY_AVX2_FMA void tile(const PairActs& a, size_t n_pairs, const Rows<kHF>& ro
   // computed, the next group's bytes are prefetched, spread over the pairs.
   const Mxfp4Matrix& w = rows.w;
   const char* next = reinterpret_cast<const char*>(w.codes + (r0 + NR) * w.codes_row_stride);
-  const size_t next_len = NR * w.codes_row_stride;
+  const size_t next_rows = w.n_rows - std::min(w.n_rows, r0 + NR);  // what is left
+  const size_t next_len = std::min(NR, next_rows) * w.codes_row_stride;
   const char* next_scales =
       kHF ? reinterpret_cast<const char*>(w.scales + (r0 + NR) * w.scales_row_stride) : nullptr;
   for (size_t p = 0; p < n_pairs; ++p) {
@@ -134,7 +136,7 @@ QUARRY_AVX2_FMA void tile(const PairActs& a, size_t n_pairs, const Rows<kHF>& ro
         const size_t at = p * next_len / n_pairs;
         _mm_prefetch(next + at, _MM_HINT_T0);
         _mm_prefetch(next + at + 64, _MM_HINT_T0);
-        if (kHF && p * 64 < NR * w.scales_row_stride) {
+        if (kHF && p * 64 < std::min(NR, next_rows) * w.scales_row_stride) {
           _mm_prefetch(next_scales + p * 64, _MM_HINT_T0);
         }
       }

@@ -130,6 +130,11 @@ QUARRY_AVX2 void f16_to_f32(const uint16_t* x, size_t n, float* y) { decode_f16(
 QUARRY_AVX2 void matmul_f32_bf16w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
                                   const float* bias, float* y, size_t ldy) {
   auto load = [&](size_t r, size_t i0, size_t n, float* out) QUARRY_AVX2 {
+    // The same chunk 4 rows on (the next decode tile) is fetched meanwhile.
+    if (r + 4 < w.n_rows) {
+      const char* ahead = reinterpret_cast<const char*>(w.row_ptr(r + 4)) + 2 * i0;
+      for (size_t b = 0; b < 2 * n; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+    }
     decode_bf16(reinterpret_cast<const uint16_t*>(w.row_ptr(r)) + i0, n, out);
   };
   matmul_rows(x, ldx, n_tok, w.n_rows, w.d_in, load, bias, y, ldy);
@@ -210,8 +215,15 @@ QUARRY_AVX2 void mxfp4_tile(const float* x, size_t ldx, const Mxfp4Matrix& w, co
       codes[k] = w.codes + r * w.codes_row_stride;
       scales[k] = w.layout == Mxfp4Layout::kHF ? w.scales + r * w.scales_row_stride : nullptr;
     }
+    // The next NR rows stream in meanwhile, spread over the blocks.
+    const bool more = NT == 1 && r0 + NR < w.n_rows;
+    const char* next =
+        more ? reinterpret_cast<const char*>(w.codes + (r0 + NR) * w.codes_row_stride) : nullptr;
+    const size_t next_len =
+        std::min(NR, w.n_rows - std::min(w.n_rows, r0 + NR)) * w.codes_row_stride;
     // Blocks outer, rows inner: the NR rows' chains of adds interleave.
     for (size_t g = 0; g < G; ++g) {
+      if (more) _mm_prefetch(next + g * next_len / G, _MM_HINT_T0);
       for (size_t k = 0; k < NR; ++k) {
         const Block32 b = w.layout == Mxfp4Layout::kHF ? block_hf(codes[k] + g * 16, scales[k][g])
                                                        : block_ggml(codes[k] + g * 17);

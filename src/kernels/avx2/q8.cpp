@@ -5,6 +5,7 @@
 // increasing block order — the reference's order, one multiply and one add.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "kernels/avx2/avx2_kernels.h"
@@ -46,7 +47,21 @@ QUARRY_AVX2 void rows8(const DenseMatrix& w, size_t r0, size_t nt, const int8_t*
   const float* s0 = w.scales + r0 * w.scales_row_stride;
   const int8_t* row[8];
   for (size_t k = 0; k < 8; ++k) row[k] = reinterpret_cast<const int8_t*>(w.row_ptr(r0 + k));
+  // The weights stream from memory once per token tile: the next 8 rows
+  // (codes and scales; at most one past the end when there are none) are
+  // prefetched while these are computed, spread over the blocks.
+  const char* next = reinterpret_cast<const char*>(w.row_ptr(r0 + 8));
+  const size_t next_rows = std::min<size_t>(8, w.n_rows - std::min(w.n_rows, r0 + 8));
+  const size_t next_len = next_rows * w.row_stride;  // int8: one byte per element
+  const char* next_scales = reinterpret_cast<const char*>(s0 + 8 * w.scales_row_stride);
+  const size_t next_scales_len = next_rows * w.scales_row_stride * sizeof(float);
+  const bool more = r0 + 8 < w.n_rows;
   for (size_t b = 0; b < nb; ++b) {
+    if (more) {
+      const size_t at = b * next_len / nb / 64 * 64;
+      for (size_t c = 0; c < 4; ++c) _mm_prefetch(next + at + 64 * c, _MM_HINT_T0);
+      if (b * 64 < next_scales_len) _mm_prefetch(next_scales + b * 64, _MM_HINT_T0);
+    }
     __m256i wv[8];
     for (size_t k = 0; k < 8; ++k) {
       wv[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[k] + b * 32));
