@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "kernel_test_util.h"
 #include "kernels/numeric.h"
@@ -160,6 +161,40 @@ TEST_P(BitExact, Mxfp4MatmulBothLayouts) {
       ops_->moe_matmul_f32_mxfp4w(x.data(), ldx, s.n_tok, *w, bias.data(), yb.data(), ldy);
       SCOPED_TRACE((w == &hf ? "HF d_in " : "ggml d_in ") + std::to_string(s.d_in));
       expect_same_bits(ya, yb);
+    }
+  }
+}
+
+// Attention over a shuffled paged table: the release's head shape (64 query
+// heads over 8 KV heads of 64) and an odd one (head width 12, not a multiple of
+// 8), windows, positions that end mid-chunk, head ranges across KV groups.
+TEST_P(BitExact, AttentionSinkSlidingWindowPaged) {
+  struct Case {
+    size_t n_head, n_kv, d, bs;
+  };
+  for (const Case& c : {Case{64, 8, 64, 16}, Case{6, 2, 12, 3}}) {
+    const size_t n_blocks = 24, row = c.n_kv * c.d, n_pos = n_blocks * c.bs;
+    std::vector<int32_t> table(n_blocks);
+    for (size_t b = 0; b < n_blocks; ++b) table[b] = static_cast<int32_t>((b * 7 + 3) % n_blocks);
+    const auto k = random_floats(n_blocks * c.bs * row, 51);
+    const auto v = random_floats(n_blocks * c.bs * row, 52);
+    const auto q = random_floats(c.n_head * c.d, 53);
+    const auto sinks = random_floats(c.n_head, 54);
+    const KvLayerView kv{k.data(), v.data(), table.data(), c.bs, row};
+    for (size_t window : {size_t{0}, size_t{5}, size_t{128}}) {
+      for (size_t pos : {size_t{0}, size_t{6}, size_t{8}, size_t{130}, n_pos - 1}) {
+        if (pos >= n_pos) continue;
+        const AttentionShape s{c.n_head, c.n_kv, c.d, 0.125f, window};
+        for (auto [h0, h1] : {std::pair<size_t, size_t>{0, c.n_head}, {1, c.n_head - 1}}) {
+          SCOPED_TRACE("d " + std::to_string(c.d) + " window " + std::to_string(window) + " pos " +
+                       std::to_string(pos) + " heads " + std::to_string(h0) + ".." +
+                       std::to_string(h1));
+          std::vector<float> ya(c.n_head * c.d, 3.0f), yb(ya);
+          ref_ops().attention_sink_swa_f32(q.data(), kv, pos, sinks.data(), s, h0, h1, ya.data());
+          ops_->attention_sink_swa_f32(q.data(), kv, pos, sinks.data(), s, h0, h1, yb.data());
+          expect_same_bits(ya, yb);
+        }
+      }
     }
   }
 }

@@ -16,6 +16,11 @@ const Ops& ops();
 void matmul_f32_q8w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
                     const float* bias, float* y, size_t ldy);
 
+// Attention (attention.cpp), bit-identical to ref::attention_sink_swa_f32.
+void attention_sink_swa_f32(const float* q, const KvLayerView& kv, size_t pos, const float* sinks,
+                            const AttentionShape& shape, size_t head_begin, size_t head_end,
+                            float* out);
+
 // `avx2_fast`: not exact (int8 activations for the MXFP4 experts, FMA for the
 // dense matmuls); never chosen by default, only by QUARRY_ISA=avx2_fast.
 bool fast_supported();  // also FMA

@@ -122,8 +122,9 @@ QUARRY_AVX2_FMA void tile(const PairActs& a, size_t n_pairs, const Rows<kHF>& ro
   for (size_t k = 0; k < NR; ++k) {
     for (size_t t = 0; t < NT; ++t) acc[k][t] = _mm256_setzero_ps();
   }
-  // Decode streams the weights from memory once: while this group of rows is
-  // computed, the next group's bytes are prefetched, spread over the pairs.
+  // The weights stream from memory: while this group of rows is computed for
+  // its first token tile, the next group's bytes are prefetched, spread over
+  // the pairs (later token tiles find this group in cache).
   const Mxfp4Matrix& w = rows.w;
   const char* next = reinterpret_cast<const char*>(w.codes + (r0 + NR) * w.codes_row_stride);
   const size_t next_rows = w.n_rows - std::min(w.n_rows, r0 + NR);  // what is left
@@ -131,14 +132,13 @@ QUARRY_AVX2_FMA void tile(const PairActs& a, size_t n_pairs, const Rows<kHF>& ro
   const char* next_scales =
       kHF ? reinterpret_cast<const char*>(w.scales + (r0 + NR) * w.scales_row_stride) : nullptr;
   for (size_t p = 0; p < n_pairs; ++p) {
-    if constexpr (NT == 1) {
-      if (r0 + NR < w.n_rows) {
-        const size_t at = p * next_len / n_pairs;
+    if (t0 == 0 && next_rows > 0) {
+      const size_t end = (p + 1) * next_len / n_pairs;
+      for (size_t at = p * next_len / n_pairs / 64 * 64; at < end; at += 64) {
         _mm_prefetch(next + at, _MM_HINT_T0);
-        _mm_prefetch(next + at + 64, _MM_HINT_T0);
-        if (kHF && p * 64 < std::min(NR, next_rows) * w.scales_row_stride) {
-          _mm_prefetch(next_scales + p * 64, _MM_HINT_T0);
-        }
+      }
+      if (kHF && p * 64 < std::min(NR, next_rows) * w.scales_row_stride) {
+        _mm_prefetch(next_scales + p * 64, _MM_HINT_T0);
       }
     }
     for (size_t k = 0; k < NR; ++k) {

@@ -216,14 +216,19 @@ QUARRY_AVX2 void mxfp4_tile(const float* x, size_t ldx, const Mxfp4Matrix& w, co
       scales[k] = w.layout == Mxfp4Layout::kHF ? w.scales + r * w.scales_row_stride : nullptr;
     }
     // The next NR rows stream in meanwhile, spread over the blocks.
-    const bool more = NT == 1 && r0 + NR < w.n_rows;
+    const bool more = r0 + NR < w.n_rows;
     const char* next =
         more ? reinterpret_cast<const char*>(w.codes + (r0 + NR) * w.codes_row_stride) : nullptr;
     const size_t next_len =
         std::min(NR, w.n_rows - std::min(w.n_rows, r0 + NR)) * w.codes_row_stride;
     // Blocks outer, rows inner: the NR rows' chains of adds interleave.
     for (size_t g = 0; g < G; ++g) {
-      if (more) _mm_prefetch(next + g * next_len / G, _MM_HINT_T0);
+      if (more) {
+        const size_t end = (g + 1) * next_len / G;
+        for (size_t at = g * next_len / G / 64 * 64; at < end; at += 64) {
+          _mm_prefetch(next + at, _MM_HINT_T0);
+        }
+      }
       for (size_t k = 0; k < NR; ++k) {
         const Block32 b = w.layout == Mxfp4Layout::kHF ? block_hf(codes[k] + g * 16, scales[k][g])
                                                        : block_ggml(codes[k] + g * 17);
@@ -275,6 +280,7 @@ Ops make_ops() {
   o.matmul_f32_f32w = matmul_f32_f32w;
   o.matmul_f32_q8w = avx2::matmul_f32_q8w;
   o.moe_matmul_f32_mxfp4w = moe_matmul_f32_mxfp4w;
+  o.attention_sink_swa_f32 = avx2::attention_sink_swa_f32;
   return o;
 }
 

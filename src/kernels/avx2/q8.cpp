@@ -37,9 +37,10 @@ QUARRY_AVX2 inline __m256i dot32(__m256i w, __m256i x) {
   return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
 }
 
-// Rows [r0, r0 + 8) for nt tokens.
+// Rows [r0, r0 + 8) for nt tokens; `prefetch`: fetch the next 8 rows meanwhile.
 QUARRY_AVX2 void rows8(const DenseMatrix& w, size_t r0, size_t nt, const int8_t* qx,
-                       const float* sx, size_t nb, const float* bias, float* y, size_t ldy) {
+                       const float* sx, size_t nb, const float* bias, float* y, size_t ldy,
+                       bool prefetch) {
   __m256 acc[kTokTile];
   for (size_t t = 0; t < nt; ++t) acc[t] = _mm256_setzero_ps();
   const __m256i sidx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
@@ -47,15 +48,15 @@ QUARRY_AVX2 void rows8(const DenseMatrix& w, size_t r0, size_t nt, const int8_t*
   const float* s0 = w.scales + r0 * w.scales_row_stride;
   const int8_t* row[8];
   for (size_t k = 0; k < 8; ++k) row[k] = reinterpret_cast<const int8_t*>(w.row_ptr(r0 + k));
-  // The weights stream from memory once per token tile: the next 8 rows
-  // (codes and scales; at most one past the end when there are none) are
-  // prefetched while these are computed, spread over the blocks.
+  // The weights stream from memory once: with the first token tile the next 8
+  // rows (codes and scales; at most one past the end when there are none)
+  // are prefetched while these are computed, spread over the blocks.
   const char* next = reinterpret_cast<const char*>(w.row_ptr(r0 + 8));
   const size_t next_rows = std::min<size_t>(8, w.n_rows - std::min(w.n_rows, r0 + 8));
   const size_t next_len = next_rows * w.row_stride;  // int8: one byte per element
   const char* next_scales = reinterpret_cast<const char*>(s0 + 8 * w.scales_row_stride);
   const size_t next_scales_len = next_rows * w.scales_row_stride * sizeof(float);
-  const bool more = r0 + 8 < w.n_rows;
+  const bool more = prefetch && r0 + 8 < w.n_rows;
   for (size_t b = 0; b < nb; ++b) {
     if (more) {
       const size_t at = b * next_len / nb / 64 * 64;
@@ -91,18 +92,24 @@ QUARRY_AVX2 void matmul_f32_q8w(const float* x, size_t ldx, size_t n_tok, const 
   const size_t nb = w.d_in / 32;
   thread_local std::vector<int8_t> qx;
   thread_local std::vector<float> sx;
-  qx.resize(kTokTile * w.d_in);
-  sx.resize(kTokTile * nb);
-  for (size_t t0 = 0; t0 < n_tok; t0 += kTokTile) {
-    const size_t nt = std::min(kTokTile, n_tok - t0);
-    for (size_t t = 0; t < nt; ++t) {
-      for (size_t b = 0; b < nb; ++b) {
-        quantize_block_q8(x + (t0 + t) * ldx + b * 32, &qx[t * nb * 32 + b * 32], &sx[t * nb + b]);
-      }
+  qx.resize(n_tok * w.d_in);
+  sx.resize(n_tok * nb);
+  for (size_t t = 0; t < n_tok; ++t) {
+    for (size_t b = 0; b < nb; ++b) {
+      quantize_block_q8(x + t * ldx + b * 32, &qx[t * nb * 32 + b * 32], &sx[t * nb + b]);
     }
-    size_t r = 0;
-    for (; r + 8 <= w.n_rows; r += 8)
-      rows8(w, r, nt, qx.data(), sx.data(), nb, bias, y + t0 * ldy, ldy);
+  }
+  // Rows outer, token tiles inner: 8 rows are read from memory once and stay
+  // in cache for every tile.
+  size_t r = 0;
+  for (; r + 8 <= w.n_rows; r += 8) {
+    for (size_t t0 = 0; t0 < n_tok; t0 += kTokTile) {
+      rows8(w, r, std::min(kTokTile, n_tok - t0), qx.data() + t0 * nb * 32, sx.data() + t0 * nb, nb,
+            bias, y + t0 * ldy, ldy, t0 == 0);
+    }
+  }
+  {
+    const size_t t0 = 0, nt = n_tok;
     for (; r < w.n_rows; ++r) {  // the rest, as the reference
       const auto* q = reinterpret_cast<const int8_t*>(w.row_ptr(r));
       const float* s = w.scales + r * w.scales_row_stride;
