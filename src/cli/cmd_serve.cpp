@@ -161,8 +161,8 @@ Result<std::shared_ptr<api::ServedModel>> load_served(const std::string& path, c
                       std::to_string(tokenizer::kVocabSize) + ")");
   }
   auto owner = std::make_shared<LoadedModel>();
-  owner->block_bytes = model::KvCache::layers_per_block(c.n_layer, c.layer_sliding) * 2 *
-                       a.block_size * c.kv_width() * sizeof(float);
+  owner->block_bytes =
+      model::KvCache::block_bytes(c.n_layer, c.layer_sliding, c.kv_width(), a.block_size);
   owner->kv_blocks = std::max<size_t>(4, (a.kv_cache_mb << 20) / owner->block_bytes);
   const uint64_t need = model_bytes(path) + owner->kv_blocks * owner->block_bytes;
   if (const uint64_t avail = available_memory(); avail > 0) {

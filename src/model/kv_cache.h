@@ -39,6 +39,11 @@ class KvCache {
   static size_t layers_per_block(size_t n_layer, const std::vector<bool>& sliding);
   // Whether the layout has two groups (and sequences use window_blocks).
   static bool has_window_group(size_t n_layer, const std::vector<bool>& sliding);
+  // Bytes of one pool block (K and V, fp32) for this layout.
+  static size_t block_bytes(size_t n_layer, const std::vector<bool>& sliding, size_t row_width,
+                            size_t block_size) {
+    return layers_per_block(n_layer, sliding) * 2 * block_size * row_width * sizeof(float);
+  }
 
   size_t n_layer() const { return n_layer_; }
   size_t row_width() const { return row_width_; }
@@ -46,7 +51,7 @@ class KvCache {
   size_t n_blocks() const { return n_blocks_; }
   size_t free_blocks() const { return free_.size(); }
   bool has_window_group() const { return windowed_; }
-  bool is_window_layer(size_t layer) const { return windowed_ && group_[layer]; }
+  bool is_window_layer(size_t layer) const { return group_[layer]; }
   size_t block_bytes() const { return slots_ * 2 * block_size_ * row_width_ * sizeof(float); }
   size_t bytes() const { return n_blocks_ * block_bytes(); }
 

@@ -20,15 +20,7 @@ using testing::random_floats;
 // Every variant but ref, compiled in or not, so a missing ISA shows as a skip.
 const char* const kVariants[] = {"avx2"};
 
-class BitExact : public ::testing::TestWithParam<const char*> {
- protected:
-  void SetUp() override {
-    auto o = find_ops(GetParam());
-    if (!o.ok()) GTEST_SKIP() << GetParam() << " is not usable on this CPU: " << o.message();
-    ops_ = o.value();
-  }
-  const Ops* ops_ = nullptr;
-};
+class BitExact : public testing::VariantTest {};
 
 INSTANTIATE_TEST_SUITE_P(Variants, BitExact, ::testing::ValuesIn(kVariants),
                          [](const auto& p) { return std::string(p.param); });

@@ -21,15 +21,7 @@ using testing::random_floats;
 
 const char* const kFastVariants[] = {"avx2_fast"};
 
-class FastKernels : public ::testing::TestWithParam<const char*> {
- protected:
-  void SetUp() override {
-    auto o = find_ops(GetParam());
-    if (!o.ok()) GTEST_SKIP() << GetParam() << " is not usable on this CPU: " << o.message();
-    ops_ = o.value();
-  }
-  const Ops* ops_ = nullptr;
-};
+class FastKernels : public testing::VariantTest {};
 
 INSTANTIATE_TEST_SUITE_P(Variants, FastKernels, ::testing::ValuesIn(kFastVariants),
                          [](const auto& p) { return std::string(p.param); });

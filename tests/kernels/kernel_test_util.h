@@ -1,13 +1,28 @@
 // Helpers for the kernel tests: seeded random data and naive fp64 references.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <random>
 #include <vector>
 
 #include "kernels/numeric.h"
+#include "kernels/ops.h"
 
 namespace quarry::kernels::testing {
+
+// A test over one kernel variant, named by the parameter; skipped with the
+// reason where this CPU cannot run it, so a missing ISA shows as a skip.
+class VariantTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    auto o = find_ops(GetParam());
+    if (!o.ok()) GTEST_SKIP() << GetParam() << " is not usable on this CPU: " << o.message();
+    ops_ = o.value();
+  }
+  const Ops* ops_ = nullptr;
+};
 
 inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);

@@ -29,6 +29,9 @@ const Ops& fast_ops();
 // Quantizes n_blocks blocks of 32 floats to int8 codes q and scales d with
 // x ~ d q, d = amax / 127 (fast.cpp).
 void quantize_q8_blocks(const float* x, size_t n_blocks, int8_t* q, float* d);
+// 2^(s-128) for each E8M0 scale byte s: the scale of the doubled E2M1 codes
+// (fast.cpp).
+const float* half_scales();
 // The fast MXFP4 matmul over block pairs (fast_mxfp4.cpp); false (nothing
 // written) when the blocks per row are odd.
 bool moe_matmul_q8_pairs(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,

@@ -1,8 +1,9 @@
 // The `avx2_fast` table: not bit-exact, opt-in (QUARRY_ISA=avx2_fast). MXFP4
 // experts take activations quantized to int8 per block of 32 (scale amax/127,
 // as llama.cpp's Q8_0), multiplied with the codes as int8 by maddubs (the
-// doubled E2M1 values fit in int8), one float FMA per block. Dense BF16 and
-// F16 weights use FMA. Everything else is the exact avx2/ref table.
+// doubled E2M1 values fit in int8), one float FMA per block (fast_mxfp4.cpp
+// takes two blocks at a time; the one-block loop here serves odd block
+// counts). Dense BF16 weights use FMA. Everything else is the exact avx2/ref table.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -49,6 +50,18 @@ QUARRY_AVX2_FMA void quantize_q8_blocks(const float* x, size_t n_blocks, int8_t*
   }
 }
 
+// 2^(s-128) for each scale byte (the codes are doubled); 255 (NaN) stays NaN.
+const float* half_scales() {
+  static const auto table = [] {
+    std::array<float, 256> t{};
+    for (int s = 0; s < 256; ++s) {
+      t[s] = s == 255 ? e8m0_to_f32(255) : e8m0_to_f32(static_cast<uint8_t>(s)) * 0.5f;
+    }
+    return t;
+  }();
+  return table.data();
+}
+
 namespace {
 
 // The 32 codes of a block as doubled E2M1 values, int8, in element order.
@@ -81,20 +94,10 @@ QUARRY_AVX2_FMA inline float hsum(__m256 v) {
 
 constexpr size_t kTokTile = 4;
 
-// 2^(s-128) for each scale byte (the codes are doubled), built once.
-const float* half_scales() {
-  static const auto table = [] {
-    std::array<float, 256> t{};
-    for (int s = 0; s < 256; ++s) {
-      t[s] = s == 255 ? e8m0_to_f32(255) : e8m0_to_f32(static_cast<uint8_t>(s)) * 0.5f;
-    }
-    return t;
-  }();
-  return table.data();
-}
-
 QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
                                    const float* bias, float* y, size_t ldy) {
+  // Even block counts (every gpt-oss width) take the block-pair kernel; this
+  // one-block loop is the fallback for the rest.
   if (moe_matmul_q8_pairs(x, ldx, n_tok, w, bias, y, ldy)) return;
   const size_t G = w.n_blocks();
   thread_local std::vector<int8_t> qx;
@@ -105,40 +108,7 @@ QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, con
     quantize_q8_blocks(x + t * ldx, G, &qx[t * G * 32], &dx[t * G]);
   const float* half = half_scales();
   const __m256i ones = _mm256_set1_epi16(1);
-  // One token (decode): 4 rows per pass share each activation block, and
-  // their 4 chains of FMAs interleave.
-  constexpr size_t kRows = 4;
-  size_t r_begin = 0;
-  if (n_tok == 1) {
-    for (; r_begin + kRows <= w.n_rows; r_begin += kRows) {
-      const uint8_t* rows[kRows];
-      const uint8_t* sc[kRows];
-      __m256 acc[kRows];
-      for (size_t k = 0; k < kRows; ++k) {
-        rows[k] = w.codes + (r_begin + k) * w.codes_row_stride;
-        sc[k] =
-            w.layout == Mxfp4Layout::kHF ? w.scales + (r_begin + k) * w.scales_row_stride : nullptr;
-        acc[k] = _mm256_setzero_ps();
-      }
-      for (size_t g = 0; g < G; ++g) {
-        const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&qx[g * 32]));
-        const float d = dx[g];
-        for (size_t k = 0; k < kRows; ++k) {
-          uint8_t s = sc[k] != nullptr ? sc[k][g] : 0;
-          const __m256i wq = block_i8(w, rows[k], g, &s);
-          const __m256i p16 =
-              _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
-          const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-          acc[k] = _mm256_fmadd_ps(p, _mm256_set1_ps(d * half[s]), acc[k]);
-        }
-      }
-      for (size_t k = 0; k < kRows; ++k) {
-        const float v = hsum(acc[k]);
-        y[r_begin + k] = bias != nullptr ? v + bias[r_begin + k] : v;
-      }
-    }
-  }
-  for (size_t r = r_begin; r < w.n_rows; ++r) {
+  for (size_t r = 0; r < w.n_rows; ++r) {
     const uint8_t* row = w.codes + r * w.codes_row_stride;
     const uint8_t* scales =
         w.layout == Mxfp4Layout::kHF ? w.scales + r * w.scales_row_stride : nullptr;

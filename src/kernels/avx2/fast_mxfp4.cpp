@@ -14,7 +14,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <vector>
 
@@ -27,18 +26,6 @@ namespace quarry::kernels::avx2 {
 namespace {
 
 constexpr int kOffset = 12;  // added to the doubled E2M1 values to make them unsigned
-
-// 2^(s-128) for each scale byte (the codes are doubled); 255 (NaN) stays NaN.
-const float* half_scales() {
-  static const auto table = [] {
-    std::array<float, 256> t{};
-    for (int s = 0; s < 256; ++s) {
-      t[s] = s == 255 ? e8m0_to_f32(255) : e8m0_to_f32(static_cast<uint8_t>(s)) * 0.5f;
-    }
-    return t;
-  }();
-  return table.data();
-}
 
 // One token's activations for n_pairs block pairs, in nibble order.
 struct PairActs {

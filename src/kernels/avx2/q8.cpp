@@ -108,22 +108,19 @@ QUARRY_AVX2 void matmul_f32_q8w(const float* x, size_t ldx, size_t n_tok, const 
             bias, y + t0 * ldy, ldy, t0 == 0);
     }
   }
-  {
-    const size_t t0 = 0, nt = n_tok;
-    for (; r < w.n_rows; ++r) {  // the rest, as the reference
-      const auto* q = reinterpret_cast<const int8_t*>(w.row_ptr(r));
-      const float* s = w.scales + r * w.scales_row_stride;
-      for (size_t t = 0; t < nt; ++t) {
-        float acc = 0.0f;
-        for (size_t b = 0; b < nb; ++b) {
-          int32_t dot = 0;
-          for (size_t i = b * 32; i < b * 32 + 32; ++i) {
-            dot += int32_t{q[i]} * int32_t{qx[t * nb * 32 + i]};
-          }
-          acc += (s[b] * sx[t * nb + b]) * static_cast<float>(dot);
+  for (; r < w.n_rows; ++r) {  // the rest, as the reference
+    const auto* q = reinterpret_cast<const int8_t*>(w.row_ptr(r));
+    const float* s = w.scales + r * w.scales_row_stride;
+    for (size_t t = 0; t < n_tok; ++t) {
+      float acc = 0.0f;
+      for (size_t b = 0; b < nb; ++b) {
+        int32_t dot = 0;
+        for (size_t i = b * 32; i < b * 32 + 32; ++i) {
+          dot += int32_t{q[i]} * int32_t{qx[t * nb * 32 + i]};
         }
-        y[(t0 + t) * ldy + r] = bias != nullptr ? acc + bias[r] : acc;
+        acc += (s[b] * sx[t * nb + b]) * static_cast<float>(dot);
       }
+      y[t * ldy + r] = bias != nullptr ? acc + bias[r] : acc;
     }
   }
 }
