@@ -8,7 +8,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   nlohmann-json3-dev libpcre2-dev libcli11-dev
   libboost1.81-dev libnghttp2-dev libsqlite3-dev libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsimde-dev
   clang-16 libclang-rt-16-dev
 )
 

@@ -1,9 +1,10 @@
-// The op table registry: `avx2`, then `ref`; AVX-512 / AMX variants register
-// here with a CPU-feature predicate and are preferred in the order listed.
+// The op table registry: each variant with its CPU-feature predicate, best
+// first. The default is the first exact one; the fast ones are opt-in.
 #include <cstdlib>
 #include <string>
 
 #include "kernels/avx2/avx2_kernels.h"
+#include "kernels/avx512/avx512_kernels.h"
 #include "kernels/ops.h"
 #include "kernels/ref/ref_kernels.h"
 
@@ -38,11 +39,14 @@ bool always() { return true; }
 
 bool has_avx2() { return avx2::supported(); }
 bool has_avx2_fast() { return avx2::fast_supported(); }
+bool has_avx512_fast() { return avx512::fast_supported(); }
 
 // Best first; each entry is used only where its predicate holds.
 const std::vector<Variant>& variants() {
-  static const std::vector<Variant> v = {
-      {&avx2::fast_ops(), has_avx2_fast}, {&avx2::ops(), has_avx2}, {&ref_ops(), always}};
+  static const std::vector<Variant> v = {{&avx512::fast_ops(), has_avx512_fast},
+                                         {&avx2::fast_ops(), has_avx2_fast},
+                                         {&avx2::ops(), has_avx2},
+                                         {&ref_ops(), always}};
   return v;
 }
 

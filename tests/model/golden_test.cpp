@@ -14,6 +14,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "kernels/avx512/avx512_kernels.h"
 #include "kernels/numeric.h"
 #include "model/generate.h"
 
@@ -279,6 +280,16 @@ TEST(Golden, FastKernelsEffect) {
   auto fast = kernels::find_ops("avx2_fast");
   if (!fast.ok()) GTEST_SKIP() << "avx2_fast is not usable on this CPU: " << fast.message();
   const Effect e = tiny_a_effect("avx2_fast", *fast.value(), false);
+  EXPECT_GT(e.total, 0u);
+  EXPECT_GE(e.agree * 10, e.total * 7);
+  EXPECT_LT(e.worst, 5.0);
+}
+
+// The AVX-512 table (BF16-rounded activations for the dense matmuls too), on
+// SIMDe's portable code so that it runs on any CPU; the native table computes
+// the same products.
+TEST(Golden, Avx512KernelsEffect) {
+  const Effect e = tiny_a_effect("avx512_emu", kernels::avx512_emu::fast_ops(), false);
   EXPECT_GT(e.total, 0u);
   EXPECT_GE(e.agree * 10, e.total * 7);
   EXPECT_LT(e.worst, 5.0);
