@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "kernels/amx/amx_kernels.h"
 #include "kernels/avx2/avx2_kernels.h"
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/ops.h"
@@ -40,10 +41,12 @@ bool always() { return true; }
 bool has_avx2() { return avx2::supported(); }
 bool has_avx2_fast() { return avx2::fast_supported(); }
 bool has_avx512_fast() { return avx512::fast_supported(); }
+bool has_amx_fast() { return amx::fast_supported(); }
 
 // Best first; each entry is used only where its predicate holds.
 const std::vector<Variant>& variants() {
-  static const std::vector<Variant> v = {{&avx512::fast_ops(), has_avx512_fast},
+  static const std::vector<Variant> v = {{&amx::fast_ops(), has_amx_fast},
+                                         {&avx512::fast_ops(), has_avx512_fast},
                                          {&avx2::fast_ops(), has_avx2_fast},
                                          {&avx2::ops(), has_avx2},
                                          {&ref_ops(), always}};

@@ -22,7 +22,8 @@ namespace {
 using testing::random_bytes;
 using testing::random_floats;
 
-const char* const kFastVariants[] = {"avx2_fast", "avx512_fast", "avx512_emu"};
+const char* const kFastVariants[] = {"avx2_fast", "avx512_fast", "avx512_emu", "amx_fast",
+                                     "amx_emu"};
 
 class FastKernels : public testing::VariantTest {};
 
@@ -32,8 +33,11 @@ INSTANTIATE_TEST_SUITE_P(Variants, FastKernels, ::testing::ValuesIn(kFastVariant
 struct Shape {
   size_t n_tok, d_in, n_rows;
 };
-const Shape kShapes[] = {{1, 2880, 9}, {1, 96, 4}, {2, 64, 5},  {3, 128, 3},
-                         {4, 288, 6},  {5, 64, 7}, {9, 512, 4}, {6, 2880, 3}};
+// The last three reach the AMX tiles: 8+ tokens, partial token and row
+// tiles, token tiles in pairs and alone, 32+ rows for BF16 with a remainder.
+const Shape kShapes[] = {{1, 2880, 9}, {1, 96, 4},   {2, 64, 5},    {3, 128, 3},
+                         {4, 288, 6},  {5, 64, 7},   {9, 512, 4},   {6, 2880, 3},
+                         {17, 96, 37}, {40, 64, 70}, {16, 2880, 33}};
 
 TEST_P(FastKernels, Mxfp4WithinTheInt8ActivationBound) {
   for (const Shape& s : kShapes) {
@@ -101,7 +105,8 @@ TEST_P(FastKernels, DenseBf16WithinRounding) {
     const DenseMatrix m{wb.data(), ElemType::kBF16, s.n_rows, s.d_in, s.d_in};
     // The variants that round activations to BF16 are held to that product
     // (in double): what remains is float rounding, as for the others.
-    const bool bf16_acts = std::string_view(GetParam()).starts_with("avx512");
+    const std::string_view name = GetParam();
+    const bool bf16_acts = name.starts_with("avx512") || name.starts_with("amx");
     std::vector<float> ya(s.n_tok * ldy), yb(ya);
     ref_ops().matmul_f32_bf16w(x.data(), ldx, s.n_tok, m, bias.data(), ya.data(), ldy);
     ops_->matmul_f32_bf16w(x.data(), ldx, s.n_tok, m, bias.data(), yb.data(), ldy);

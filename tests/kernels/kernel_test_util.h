@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/amx/amx_kernels.h"
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/numeric.h"
 #include "kernels/ops.h"
@@ -16,12 +17,17 @@ namespace quarry::kernels::testing {
 
 // A test over one kernel variant, named by the parameter; skipped with the
 // reason where this CPU cannot run it, so a missing ISA shows as a skip.
-// "avx512_emu" is the AVX-512 table on SIMDe's portable code: it runs anywhere.
+// "avx512_emu" and "amx_emu" are the AVX-512 and AMX tables on portable code
+// (SIMDe, a model of the tile instructions): they run anywhere.
 class VariantTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
     if (std::string_view(GetParam()) == "avx512_emu") {
       ops_ = &avx512_emu::fast_ops();
+      return;
+    }
+    if (std::string_view(GetParam()) == "amx_emu") {
+      ops_ = &amx_emu::fast_ops();
       return;
     }
     auto o = find_ops(GetParam());

@@ -14,6 +14,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "kernels/amx/amx_kernels.h"
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/numeric.h"
 #include "model/generate.h"
@@ -290,6 +291,15 @@ TEST(Golden, FastKernelsEffect) {
 // the same products.
 TEST(Golden, Avx512KernelsEffect) {
   const Effect e = tiny_a_effect("avx512_emu", kernels::avx512_emu::fast_ops(), false);
+  EXPECT_GT(e.total, 0u);
+  EXPECT_GE(e.agree * 10, e.total * 7);
+  EXPECT_LT(e.worst, 5.0);
+}
+
+// The AMX table (tiles for calls of 8+ tokens: the prompts), on the model of
+// the tile instructions.
+TEST(Golden, AmxKernelsEffect) {
+  const Effect e = tiny_a_effect("amx_emu", kernels::amx_emu::fast_ops(), false);
   EXPECT_GT(e.total, 0u);
   EXPECT_GE(e.agree * 10, e.total * 7);
   EXPECT_LT(e.worst, 5.0);
