@@ -49,7 +49,8 @@ struct Ops {
   // The same for a kQ8 matrix (d_in a multiple of 32): each token's row is
   // quantized by quantize_block_q8, then y[t][r] = bias[r] + sum over blocks b
   // of (scale_w[r][b] * scale_x[t][b]) * float(int dot of the codes), summed
-  // in increasing b.
+  // in increasing b. (The fast tables may keep float activations for many
+  // tokens: they are not exact anyway.)
   void (*matmul_f32_q8w)(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
                          const float* bias, float* y, size_t ldy) = nullptr;
   // The same for an MXFP4 matrix of either block layout (one expert's gate,

@@ -1,12 +1,13 @@
 // The non-exact variants against the reference, within bounds derived from
 // what they change: `avx2_fast` quantizes each block of 32 activations to int8
-// (|x - d q| <= d / 2 = amax / 254 per element) before the MXFP4 dot, and sums
-// the dense matmuls with FMA in another order (float rounding only);
-// `avx512_fast` does the same for MXFP4 and rounds the activations to BF16 for
-// the dense matmuls (|x - bf16(x)| <= |x| / 256 per element). Every
-// shape of the dispatch is covered: decode (4-row passes and the remainder),
-// token tiles of 4 with remainders, both MXFP4 layouts, odd block counts (the
-// one-block fallback).
+// (|x - d q| <= d / 2 = amax / 254 per element) before the MXFP4 dot, sums the
+// dense matmuls with FMA in another order (float rounding only), and for many
+// tokens runs a float GEMM (within the same bounds); `avx512_fast` and
+// `amx_fast` (run here also as their portable builds, `*_emu`) do the same for
+// MXFP4 and round the activations to BF16 for the dense BF16 matmuls (checked
+// against that product). Every shape of the dispatch is covered: decode (4-row
+// passes and the remainder), token tiles with remainders, both MXFP4 layouts,
+// odd block counts (the one-block fallback).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -33,11 +34,13 @@ INSTANTIATE_TEST_SUITE_P(Variants, FastKernels, ::testing::ValuesIn(kFastVariant
 struct Shape {
   size_t n_tok, d_in, n_rows;
 };
-// The last three reach the AMX tiles: 8+ tokens, partial token and row
-// tiles, token tiles in pairs and alone, 32+ rows for BF16 with a remainder.
-const Shape kShapes[] = {{1, 2880, 9}, {1, 96, 4},   {2, 64, 5},    {3, 128, 3},
-                         {4, 288, 6},  {5, 64, 7},   {9, 512, 4},   {6, 2880, 3},
-                         {17, 96, 37}, {40, 64, 70}, {16, 2880, 33}};
+// From {9, ...} on: the AMX tiles (8+ tokens, partial token and row tiles,
+// token tiles in pairs and alone, 32+ rows for BF16 with a remainder) and
+// avx2_fast's float GEMM (BF16 from 12 tokens, Q8 from 16, MXFP4 from 64:
+// partial 16-token tiles of up to 8 and of 9-15, partial 6-row groups).
+const Shape kShapes[] = {{1, 2880, 9},   {1, 96, 4},  {2, 64, 5},    {3, 128, 3},  {4, 288, 6},
+                         {5, 64, 7},     {9, 512, 4}, {6, 2880, 3},  {17, 96, 37}, {40, 64, 70},
+                         {16, 2880, 33}, {64, 96, 7}, {77, 288, 13}, {29, 64, 8}};
 
 TEST_P(FastKernels, Mxfp4WithinTheInt8ActivationBound) {
   for (const Shape& s : kShapes) {
@@ -121,6 +124,45 @@ TEST_P(FastKernels, DenseBf16WithinRounding) {
         const double want = bf16_acts ? rounded : ya[t * ldy + r];
         ASSERT_NEAR(want, yb[t * ldy + r], mag * 1e-5 + 1e-6) << "token " << t << " row " << r;
       }
+    }
+  }
+}
+
+// Q8 weights: the exact kernel quantizes activations to int8 per block, the
+// GEMM keeps them float; both lie within the int8 activation bound of the
+// float product (plus float rounding).
+TEST_P(FastKernels, DenseQ8WithinTheInt8ActivationBound) {
+  for (const Shape& s : kShapes) {
+    const size_t G = s.d_in / 32, ldx = s.d_in + 3, ldy = s.n_rows + 2;
+    const auto x = random_floats(s.n_tok * ldx, 51);
+    const auto codes = random_bytes(s.n_rows * s.d_in, 52);
+    const auto scales = random_floats(s.n_rows * G, 53, 0.01f);
+    const auto bias = random_floats(s.n_rows, 54);
+    DenseMatrix m{codes.data(), ElemType::kQ8, s.n_rows, s.d_in, s.d_in};
+    m.scales = scales.data();
+    m.scales_row_stride = G;
+    std::vector<float> y(s.n_tok * ldy, -1.0f);
+    ops_->matmul_f32_q8w(x.data(), ldx, s.n_tok, m, bias.data(), y.data(), ldy);
+    for (size_t t = 0; t < s.n_tok; ++t) {
+      for (size_t r = 0; r < s.n_rows; ++r) {
+        double want = bias[r], bound = 0.0, mag = std::fabs(bias[r]);
+        for (size_t g = 0; g < G; ++g) {
+          double amax = 0.0, wsum = 0.0;
+          for (size_t i = g * 32; i < g * 32 + 32; ++i) {
+            const double xi = x[t * ldx + i];
+            const double wi =
+                static_cast<double>(scales[r * G + g]) * static_cast<int8_t>(codes[r * s.d_in + i]);
+            want += xi * wi;
+            amax = std::max(amax, std::fabs(xi));
+            wsum += std::fabs(wi);
+            mag += std::fabs(xi * wi);
+          }
+          bound += amax / 254.0 * wsum;
+        }
+        ASSERT_NEAR(want, y[t * ldy + r], bound * 1.001 + mag * 1e-5 + 1e-6)
+            << "tokens " << s.n_tok << " d_in " << s.d_in << " token " << t << " row " << r;
+      }
+      EXPECT_EQ(y[t * ldy + s.n_rows], -1.0f) << "wrote past the rows";
     }
   }
 }

@@ -3,7 +3,9 @@
 // as llama.cpp's Q8_0), multiplied with the codes as int8 by maddubs (the
 // doubled E2M1 values fit in int8), one float FMA per block (fast_mxfp4.cpp
 // takes two blocks at a time; the one-block loop here serves odd block
-// counts). Dense BF16 weights use FMA. Everything else is the exact avx2/ref table.
+// counts). Dense BF16 weights use FMA. Calls with many tokens go to the float
+// GEMM of gemm.cpp instead (where it measured faster: BF16 from 12 tokens,
+// Q8 from 16, MXFP4 from 64). Everything else is the exact avx2/ref table.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -94,8 +96,13 @@ QUARRY_AVX2_FMA inline float hsum(__m256 v) {
 
 constexpr size_t kTokTile = 4;
 
+// From these token counts the float GEMM is the faster kernel
+// (bench/README.md, "float GEMM for prefill").
+constexpr size_t kGemmBf16 = 12, kGemmQ8 = 16, kGemmMxfp4 = 64;
+
 QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
                                    const float* bias, float* y, size_t ldy) {
+  if (n_tok >= kGemmMxfp4) return moe_matmul_gemm(x, ldx, n_tok, w, bias, y, ldy);
   // Even block counts (every gpt-oss width) take the block-pair kernel; this
   // one-block loop is the fallback for the rest.
   if (moe_matmul_q8_pairs(x, ldx, n_tok, w, bias, y, ldy)) return;
@@ -140,6 +147,7 @@ QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, con
 // Dense BF16 with FMA and two accumulators per token (no exact order).
 QUARRY_AVX2_FMA void matmul_bf16_fma(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
                                      const float* bias, float* y, size_t ldy) {
+  if (n_tok >= kGemmBf16) return matmul_bf16_gemm(x, ldx, n_tok, w, bias, y, ldy);
   const size_t n = w.d_in, nv = n / 16 * 16;
   for (size_t r = 0; r < w.n_rows; ++r) {
     const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row_ptr(r));
@@ -172,12 +180,21 @@ QUARRY_AVX2_FMA void matmul_bf16_fma(const float* x, size_t ldx, size_t n_tok, c
   }
 }
 
+// Q8 weights: the exact kernel (int8 activations) for few tokens, the float
+// GEMM (float activations) for many.
+void matmul_q8(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w, const float* bias,
+               float* y, size_t ldy) {
+  if (n_tok >= kGemmQ8) return matmul_q8_gemm(x, ldx, n_tok, w, bias, y, ldy);
+  matmul_f32_q8w(x, ldx, n_tok, w, bias, y, ldy);
+}
+
 Ops make_fast_ops() {
   Ops o = ops();
   o.isa = "avx2_fast";
   o.exact = false;
   o.moe_matmul_f32_mxfp4w = moe_matmul_q8;
   o.matmul_f32_bf16w = matmul_bf16_fma;
+  o.matmul_f32_q8w = matmul_q8;
   return o;
 }
 
