@@ -3,7 +3,8 @@
 // expert's 2880x2880 MXFP4 projection, the BF16 q projection 4096x2880) and a
 // prefill tile of 64 tokens; and decode over weights streamed from memory
 // (many experts in turn, far more than the last-level cache, in the HF and GGML
-// layouts), which is what a decode step sees. Counters: weight bytes per
+// layouts), which is what a decode step sees; and avx2_fast's float GEMM on
+// its own at 8-64 tokens, to place its thresholds. Counters: weight bytes per
 // second. Compare the variants' ratios, not absolute numbers, on a shared
 // machine.
 #include <benchmark/benchmark.h>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/avx2/avx2_kernels.h"
 #include "kernels/numeric.h"
 #include "kernels/ops.h"
 
@@ -37,7 +39,10 @@ std::vector<uint8_t> bytes(size_t n, uint32_t seed, int lo, int hi) {
   return v;
 }
 
-void mxfp4(benchmark::State& state, const Ops* ops, size_t n_tok) {
+using Mxfp4Fn = decltype(Ops::moe_matmul_f32_mxfp4w);
+using DenseFn = decltype(Ops::matmul_f32_bf16w);
+
+void mxfp4(benchmark::State& state, Mxfp4Fn fn, size_t n_tok) {
   const size_t rows = kH, G = kH / 32;
   const auto codes = bytes(rows * G * 16, 1, 0, 255);
   const auto scales = bytes(rows * G, 2, 118, 122);
@@ -45,7 +50,7 @@ void mxfp4(benchmark::State& state, const Ops* ops, size_t n_tok) {
   std::vector<float> y(n_tok * rows);
   const Mxfp4Matrix w{Mxfp4Layout::kHF, codes.data(), scales.data(), rows, kH, G * 16, G};
   for (auto _ : state) {
-    ops->moe_matmul_f32_mxfp4w(x.data(), kH, n_tok, w, nullptr, y.data(), rows);
+    fn(x.data(), kH, n_tok, w, nullptr, y.data(), rows);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["weight_B/s"] = benchmark::Counter(
@@ -78,7 +83,7 @@ void mxfp4_stream(benchmark::State& state, const Ops* ops, Mxfp4Layout layout) {
                          benchmark::Counter::kIsRate);
 }
 
-void bf16(benchmark::State& state, const Ops* ops, size_t n_tok) {
+void bf16(benchmark::State& state, DenseFn fn, size_t n_tok) {
   const size_t rows = 4096;
   const auto wf = floats(rows * kH, 4);
   std::vector<uint16_t> wb(wf.size());
@@ -87,7 +92,7 @@ void bf16(benchmark::State& state, const Ops* ops, size_t n_tok) {
   std::vector<float> y(n_tok * rows);
   const DenseMatrix w{wb.data(), ElemType::kBF16, rows, kH, kH};
   for (auto _ : state) {
-    ops->matmul_f32_bf16w(x.data(), kH, n_tok, w, nullptr, y.data(), rows);
+    fn(x.data(), kH, n_tok, w, nullptr, y.data(), rows);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["weight_B/s"] = benchmark::Counter(
@@ -100,17 +105,32 @@ void bf16(benchmark::State& state, const Ops* ops, size_t n_tok) {
 int main(int argc, char** argv) {
   for (std::string_view isa : available_isas()) {
     const Ops* ops = find_ops(isa).value();
-    for (size_t n_tok : {1, 64}) {
+    for (size_t n_tok : {1, 8, 16, 32, 64}) {
       const std::string tag = std::string(isa) + "/tokens:" + std::to_string(n_tok);
-      benchmark::RegisterBenchmark(("mxfp4_2880x2880/" + tag).c_str(), mxfp4, ops, n_tok)
+      benchmark::RegisterBenchmark(("mxfp4_2880x2880/" + tag).c_str(), mxfp4,
+                                   ops->moe_matmul_f32_mxfp4w, n_tok)
           ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("bf16_4096x2880/" + tag).c_str(), bf16, ops, n_tok)
+      benchmark::RegisterBenchmark(("bf16_4096x2880/" + tag).c_str(), bf16, ops->matmul_f32_bf16w,
+                                   n_tok)
           ->Unit(benchmark::kMillisecond);
     }
     for (Mxfp4Layout layout : {Mxfp4Layout::kHF, Mxfp4Layout::kGgml}) {
       const std::string name = std::string("mxfp4_stream_48x2880x2880/") +
                                (layout == Mxfp4Layout::kHF ? "hf/" : "ggml/") + std::string(isa);
       benchmark::RegisterBenchmark(name.c_str(), mxfp4_stream, ops, layout)
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  // avx2_fast's float GEMM on its own, against the table's choice above (it
+  // takes over from 12 tokens for BF16, from 32 for MXFP4).
+  if (quarry::kernels::avx2::fast_supported()) {
+    for (size_t n_tok : {8, 16, 32, 64}) {
+      const std::string tag = "avx2_gemm/tokens:" + std::to_string(n_tok);
+      benchmark::RegisterBenchmark(("mxfp4_2880x2880/" + tag).c_str(), mxfp4,
+                                   quarry::kernels::avx2::moe_matmul_gemm, n_tok)
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("bf16_4096x2880/" + tag).c_str(), bf16,
+                                   quarry::kernels::avx2::matmul_bf16_gemm, n_tok)
           ->Unit(benchmark::kMillisecond);
     }
   }

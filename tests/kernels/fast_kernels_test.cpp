@@ -36,7 +36,7 @@ struct Shape {
 };
 // From {9, ...} on: the AMX tiles (8+ tokens, partial token and row tiles,
 // token tiles in pairs and alone, 32+ rows for BF16 with a remainder) and
-// avx2_fast's float GEMM (BF16 from 12 tokens, Q8 from 16, MXFP4 from 64:
+// avx2_fast's float GEMM (BF16 from 12 tokens, Q8 from 16, MXFP4 from 32:
 // partial 16-token tiles of up to 8 and of 9-15, partial 6-row groups).
 const Shape kShapes[] = {{1, 2880, 9},   {1, 96, 4},  {2, 64, 5},    {3, 128, 3},  {4, 288, 6},
                          {5, 64, 7},     {9, 512, 4}, {6, 2880, 3},  {17, 96, 37}, {40, 64, 70},

@@ -5,7 +5,7 @@
 // takes two blocks at a time; the one-block loop here serves odd block
 // counts). Dense BF16 weights use FMA. Calls with many tokens go to the float
 // GEMM of gemm.cpp instead (where it measured faster: BF16 from 12 tokens,
-// Q8 from 16, MXFP4 from 64). Everything else is the exact avx2/ref table.
+// Q8 from 16, MXFP4 from 32). Everything else is the exact avx2/ref table.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -98,7 +98,7 @@ constexpr size_t kTokTile = 4;
 
 // From these token counts the float GEMM is the faster kernel
 // (bench/README.md, "float GEMM for prefill").
-constexpr size_t kGemmBf16 = 12, kGemmQ8 = 16, kGemmMxfp4 = 64;
+constexpr size_t kGemmBf16 = 12, kGemmQ8 = 16, kGemmMxfp4 = 32;
 
 QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
                                    const float* bias, float* y, size_t ldy) {
