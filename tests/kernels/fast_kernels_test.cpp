@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <string_view>
+#include <utility>
 
 #include "kernel_test_util.h"
 #include "kernels/numeric.h"
@@ -123,6 +124,47 @@ TEST_P(FastKernels, DenseBf16WithinRounding) {
         }
         const double want = bf16_acts ? rounded : ya[t * ldy + r];
         ASSERT_NEAR(want, yb[t * ldy + r], mag * 1e-5 + 1e-6) << "token " << t << " row " << r;
+      }
+    }
+  }
+}
+
+// Attention: the fast tables update the softmax per chunk of 8 keys with a
+// polynomial exp and FMA; the output (a weighted mean of value rows) stays
+// within float rounding of the reference. The shapes of BitExact's test plus
+// a large score scale (weights spanning many orders of magnitude, rescaling).
+TEST_P(FastKernels, AttentionWithinRounding) {
+  struct Case {
+    size_t n_head, n_kv, d, bs;
+    float scale;
+  };
+  for (const Case& c :
+       {Case{64, 8, 64, 16, 0.125f}, Case{6, 2, 12, 3, 0.125f}, Case{8, 2, 64, 4, 3.0f}}) {
+    const size_t n_blocks = 24, row = c.n_kv * c.d, n_pos = n_blocks * c.bs;
+    std::vector<int32_t> table(n_blocks);
+    for (size_t b = 0; b < n_blocks; ++b) table[b] = static_cast<int32_t>((b * 7 + 3) % n_blocks);
+    const auto k = random_floats(n_blocks * c.bs * row, 61);
+    const auto v = random_floats(n_blocks * c.bs * row, 62);
+    const auto q = random_floats(c.n_head * c.d, 63);
+    const auto sinks = random_floats(c.n_head, 64);
+    float vmax = 0.0f;
+    for (float x : v) vmax = std::max(vmax, std::fabs(x));
+    const KvLayerView kv{k.data(), v.data(), table.data(), c.bs, row};
+    for (size_t window : {size_t{0}, size_t{5}, size_t{128}}) {
+      for (size_t pos : {size_t{0}, size_t{6}, size_t{8}, size_t{130}, n_pos - 1}) {
+        if (pos >= n_pos) continue;
+        const AttentionShape s{c.n_head, c.n_kv, c.d, c.scale, window};
+        for (auto [h0, h1] : {std::pair<size_t, size_t>{0, c.n_head}, {1, c.n_head - 1}}) {
+          SCOPED_TRACE("d " + std::to_string(c.d) + " window " + std::to_string(window) + " pos " +
+                       std::to_string(pos) + " heads " + std::to_string(h0) + ".." +
+                       std::to_string(h1));
+          std::vector<float> ya(c.n_head * c.d, 3.0f), yb(ya);
+          ref_ops().attention_sink_swa_f32(q.data(), kv, pos, sinks.data(), s, h0, h1, ya.data());
+          ops_->attention_sink_swa_f32(q.data(), kv, pos, sinks.data(), s, h0, h1, yb.data());
+          for (size_t i = 0; i < ya.size(); ++i) {
+            ASSERT_NEAR(ya[i], yb[i], vmax * 2e-6f) << "element " << i;
+          }
+        }
       }
     }
   }

@@ -24,8 +24,9 @@ namespace {
 
 constexpr size_t kKeys = 8;
 
-// out[(i - i0) * 8 + j] = rows[j][i] for i in [i0, i0 + 8).
-QUARRY_AVX2 inline void transpose8(const float* const* rows, size_t i0, float* out) {
+}  // namespace
+
+QUARRY_AVX2 void transpose8(const float* const* rows, size_t i0, float* out) {
   __m256 r[8];
   for (size_t j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(rows[j] + i0);
   const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -45,6 +46,8 @@ QUARRY_AVX2 inline void transpose8(const float* const* rows, size_t i0, float* o
   _mm256_storeu_ps(out + 48, _mm256_permute2f128_ps(u2, u6, 0x31));
   _mm256_storeu_ps(out + 56, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
+
+namespace {
 
 // acc = acc * c + v over d floats.
 QUARRY_AVX2 inline void scale_add(float* acc, float c, const float* v, size_t d) {

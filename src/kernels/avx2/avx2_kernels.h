@@ -16,6 +16,9 @@ const Ops& ops();
 void matmul_f32_q8w(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
                     const float* bias, float* y, size_t ldy);
 
+// out[(i - i0) * 8 + j] = rows[j][i] for i in [i0, i0 + 8) (attention.cpp).
+void transpose8(const float* const* rows, size_t i0, float* out);
+
 // Attention (attention.cpp), bit-identical to ref::attention_sink_swa_f32.
 void attention_sink_swa_f32(const float* q, const KvLayerView& kv, size_t pos, const float* sinks,
                             const AttentionShape& shape, size_t head_begin, size_t head_end,
@@ -25,6 +28,11 @@ void attention_sink_swa_f32(const float* q, const KvLayerView& kv, size_t pos, c
 // dense matmuls); never chosen by default, only by QUARRY_ISA=avx2_fast.
 bool fast_supported();  // also FMA
 const Ops& fast_ops();
+
+// avx2_fast's attention (fast_attention.cpp): the softmax updated per chunk
+// of 8 keys, a polynomial exp, FMA.
+void attention_fast(const float* q, const KvLayerView& kv, size_t pos, const float* sinks,
+                    const AttentionShape& shape, size_t head_begin, size_t head_end, float* out);
 
 // Quantizes n_blocks blocks of 32 floats to int8 codes q and scales d with
 // x ~ d q, d = amax / 127 (fast.cpp).

@@ -5,7 +5,8 @@
 // takes two blocks at a time; the one-block loop here serves odd block
 // counts). Dense BF16 weights use FMA. Calls with many tokens go to the float
 // GEMM of gemm.cpp instead (where it measured faster: BF16 from 12 tokens,
-// Q8 from 16, MXFP4 from 32). Everything else is the exact avx2/ref table.
+// Q8 from 16, MXFP4 from 32). Attention updates its softmax per chunk of 8
+// keys (fast_attention.cpp). Everything else is the exact avx2/ref table.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -195,6 +196,7 @@ Ops make_fast_ops() {
   o.moe_matmul_f32_mxfp4w = moe_matmul_q8;
   o.matmul_f32_bf16w = matmul_bf16_fma;
   o.matmul_f32_q8w = matmul_q8;
+  o.attention_sink_swa_f32 = attention_fast;
   return o;
 }
 
