@@ -4,7 +4,8 @@
 // prefill tile of 64 tokens; and decode over weights streamed from memory
 // (many experts in turn, far more than the last-level cache, in the HF and GGML
 // layouts), which is what a decode step sees; and avx2_fast's float GEMM on
-// its own at 8-64 tokens, to place its thresholds. Counters: weight bytes per
+// its own at 8-64 tokens, to place its thresholds; one layer's attention for
+// one decoded token at 128-4096 cached positions. Counters: weight bytes per
 // second. Compare the variants' ratios, not absolute numbers, on a shared
 // machine.
 #include <benchmark/benchmark.h>
@@ -100,6 +101,27 @@ void bf16(benchmark::State& state, DenseFn fn, size_t n_tok) {
       benchmark::Counter::kIsRate);
 }
 
+// One decode step's attention for a layer (64 query heads over 8 KV heads of
+// 64) against n_keys cached positions.
+void attention(benchmark::State& state, const Ops* ops, size_t n_keys) {
+  constexpr size_t kHeads = 64, kKv = 8, kD = 64, kBlock = 16;
+  const size_t n_blocks = (n_keys + kBlock - 1) / kBlock, row = kKv * kD;
+  const auto k = floats(n_blocks * kBlock * row, 6);
+  const auto v = floats(n_blocks * kBlock * row, 7);
+  const auto q = floats(kHeads * kD, 8);
+  const auto sinks = floats(kHeads, 9);
+  std::vector<int32_t> table(n_blocks);
+  for (size_t b = 0; b < n_blocks; ++b) table[b] = static_cast<int32_t>(b);
+  std::vector<float> out(kHeads * kD);
+  const KvLayerView kv{k.data(), v.data(), table.data(), kBlock, row};
+  const AttentionShape shape{kHeads, kKv, kD, 0.125f, 0};
+  for (auto _ : state) {
+    ops->attention_sink_swa_f32(q.data(), kv, n_keys - 1, sinks.data(), shape, 0, kHeads,
+                                out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,6 +134,12 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("bf16_4096x2880/" + tag).c_str(), bf16, ops->matmul_f32_bf16w,
                                    n_tok)
+          ->Unit(benchmark::kMillisecond);
+    }
+    for (size_t n_keys : {128, 1024, 4096}) {
+      benchmark::RegisterBenchmark(
+          ("attention_64x8x64/" + std::string(isa) + "/keys:" + std::to_string(n_keys)).c_str(),
+          attention, ops, n_keys)
           ->Unit(benchmark::kMillisecond);
     }
     for (Mxfp4Layout layout : {Mxfp4Layout::kHF, Mxfp4Layout::kGgml}) {

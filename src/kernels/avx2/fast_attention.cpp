@@ -58,21 +58,24 @@ QUARRY_AVX2_FMA inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// acc = acc * c + sum over j < nk of p[j] v[j], over d floats.
+// acc = acc * c + sum over the chunk's 8 keys of p[j] v[j], over d floats
+// (p is 0 for lanes past the last key, whose rows repeat the last one).
 QUARRY_AVX2_FMA void accumulate(float* acc, float c, const float* p, const float* const* v,
-                                size_t nk, size_t d) {
+                                size_t d) {
   const __m256 cv = _mm256_set1_ps(c);
+  __m256 pj[kKeys];
+#pragma GCC unroll 8
+  for (size_t j = 0; j < kKeys; ++j) pj[j] = _mm256_set1_ps(p[j]);
   size_t i = 0;
   for (; i + 8 <= d; i += 8) {
     __m256 a = _mm256_mul_ps(_mm256_loadu_ps(acc + i), cv);
-    for (size_t j = 0; j < nk; ++j) {
-      a = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), _mm256_loadu_ps(v[j] + i), a);
-    }
+#pragma GCC unroll 8
+    for (size_t j = 0; j < kKeys; ++j) a = _mm256_fmadd_ps(pj[j], _mm256_loadu_ps(v[j] + i), a);
     _mm256_storeu_ps(acc + i, a);
   }
   for (; i < d; ++i) {
     float a = acc[i] * c;
-    for (size_t j = 0; j < nk; ++j) a += p[j] * v[j][i];
+    for (size_t j = 0; j < kKeys; ++j) a += p[j] * v[j][i];
     acc[i] = a;
   }
 }
@@ -97,17 +100,19 @@ QUARRY_AVX2_FMA void attention_fast(const float* q, const KvLayerView& kv, size_
   const __m256 scale = _mm256_set1_ps(shape.scale);
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   alignas(32) float p[kKeys];
-  for (size_t g = head_begin / group; g * group < head_end; ++g) {
-    const size_t h0 = std::max(head_begin, g * group), h1 = std::min(head_end, (g + 1) * group);
-    const size_t kv_off = g * d;
-    for (size_t t0 = t_begin; t0 <= pos; t0 += kKeys) {
-      const size_t nk = std::min(kKeys, pos + 1 - t0);
+  // Chunks outer, KV heads inner: each cached row is read once, whole.
+  for (size_t t0 = t_begin; t0 <= pos; t0 += kKeys) {
+    const size_t nk = std::min(kKeys, pos + 1 - t0);
+    size_t rows[kKeys];
+    for (size_t j = 0; j < kKeys; ++j)
+      rows[j] = kv.row_offset(t0 + std::min(j, nk - 1));  // pad: repeat
+    for (size_t g = head_begin / group; g * group < head_end; ++g) {
+      const size_t h0 = std::max(head_begin, g * group), h1 = std::min(head_end, (g + 1) * group);
       const float* k[kKeys];
       const float* v[kKeys];
       for (size_t j = 0; j < kKeys; ++j) {
-        const size_t row = kv.row_offset(t0 + std::min(j, nk - 1)) + kv_off;  // pad: repeat
-        k[j] = kv.k + row;
-        v[j] = kv.v + row;
+        k[j] = kv.k + rows[j] + g * d;
+        v[j] = kv.v + rows[j] + g * d;
       }
       size_t i = 0;
       for (; i + 8 <= d; i += 8) transpose8(k, i, kt.data() + i * kKeys);
@@ -117,21 +122,36 @@ QUARRY_AVX2_FMA void attention_fast(const float* q, const KvLayerView& kv, size_
       // Lanes past the chunk's last key score -inf.
       const __m256 valid =
           _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(nk)), lane));
-      for (size_t h = h0; h < h1; ++h) {
-        const float* qh = q + h * d;
-        __m256 dot = _mm256_setzero_ps();
+      // The group's query heads, up to 8 at a time: their dot products are
+      // independent chains over the transposed keys.
+      for (size_t hb = h0; hb < h1; hb += kKeys) {
+        const size_t nh = std::min(kKeys, h1 - hb);
+        // Always 8 chains (a partial batch repeats its last head) so that
+        // they stay in registers.
+        const float* qj[kKeys];
+        for (size_t j = 0; j < kKeys; ++j) qj[j] = q + (hb + std::min(j, nh - 1)) * d;
+        __m256 dot[kKeys];
+#pragma GCC unroll 8
+        for (size_t j = 0; j < kKeys; ++j) dot[j] = _mm256_setzero_ps();
         for (size_t e = 0; e < d; ++e) {
-          dot = _mm256_fmadd_ps(_mm256_set1_ps(qh[e]), _mm256_loadu_ps(kt.data() + e * kKeys), dot);
+          const __m256 ke = _mm256_loadu_ps(kt.data() + e * kKeys);
+#pragma GCC unroll 8
+          for (size_t j = 0; j < kKeys; ++j) {
+            dot[j] = _mm256_fmadd_ps(_mm256_set1_ps(qj[j][e]), ke, dot[j]);
+          }
         }
-        const __m256 s =
-            _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_mul_ps(dot, scale), valid);
-        const float m_new = std::max(m[h], hmax(s));
-        const float c = m_new > m[h] ? std::exp(m[h] - m_new) : 1.0f;
-        const __m256 pv = exp_nonpositive(_mm256_sub_ps(s, _mm256_set1_ps(m_new)));
-        _mm256_store_ps(p, pv);
-        l[h] = l[h] * c + hsum(pv);
-        m[h] = m_new;
-        accumulate(out + h * d, c, p, v, nk, d);
+        for (size_t j = 0; j < nh; ++j) {
+          const size_t h = hb + j;
+          const __m256 s =
+              _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_mul_ps(dot[j], scale), valid);
+          const float m_new = std::max(m[h], hmax(s));
+          const float c = m_new > m[h] ? std::exp(m[h] - m_new) : 1.0f;
+          const __m256 pv = exp_nonpositive(_mm256_sub_ps(s, _mm256_set1_ps(m_new)));
+          _mm256_store_ps(p, pv);
+          l[h] = l[h] * c + hsum(pv);
+          m[h] = m_new;
+          accumulate(out + h * d, c, p, v, d);
+        }
       }
     }
   }
