@@ -96,6 +96,7 @@ void mxfp4_tiles(const TileActs& a, size_t n_tok, const Mxfp4Rows& w, const floa
     decode_weight_tile(w, r0, half, codes, scales);
     for (size_t j = 0; j < n_tiles; ++j) {
       F acc[kTile];
+#pragma GCC unroll 16
       for (size_t r = 0; r < kTile; ++r) acc[r] = simde_mm512_setzero_ps();
       for (size_t b = 0; b < G; ++b) {
         QUARRY_TILE_LOAD(0, codes + b * kTile * 32, 32);
@@ -104,12 +105,14 @@ void mxfp4_tiles(const TileActs& a, size_t n_tok, const Mxfp4Rows& w, const floa
         QUARRY_TILE_DPBSSD(2, 0, 1);
         QUARRY_TILE_STORE(2, dots, 64);
         const F sx = simde_mm512_loadu_ps(a.d + (j * G + b) * kTile);
+#pragma GCC unroll 16
         for (size_t r = 0; r < kTile; ++r) {
           const F s = simde_mm512_mul_ps(simde_mm512_set1_ps(scales[b * kTile + r]), sx);
           acc[r] =
               simde_mm512_fmadd_ps(to_float(simde_mm512_loadu_si512(dots + r * kTile)), s, acc[r]);
         }
       }
+#pragma GCC unroll 16
       for (size_t r = 0; r < kTile; ++r) simde_mm512_storeu_ps(out + r * kTile, acc[r]);
       write_tile(out, kTile, r0, w.n_rows, j * kTile, n_tok, bias, y, ldy);
     }

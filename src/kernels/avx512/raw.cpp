@@ -103,7 +103,9 @@ void tile(const PairActs& a, const Rows<kHF>& rows, size_t r0, size_t t0, const 
   const I shift =
       simde_mm512_inserti64x4(simde_mm512_setzero_si512(), simde_mm256_set1_epi16(4), 1);
   F acc[NR][NT];
+#pragma GCC unroll 16
   for (size_t k = 0; k < NR; ++k) {
+#pragma GCC unroll 16
     for (size_t t = 0; t < NT; ++t) acc[k][t] = simde_mm512_setzero_ps();
   }
   // While the first token tile computes this group of rows, the next group's
@@ -123,11 +125,13 @@ void tile(const PairActs& a, const Rows<kHF>& rows, size_t r0, size_t t0, const 
         simde_mm_prefetch(next_scales + p * 64, SIMDE_MM_HINT_T0);
       }
     }
+#pragma GCC unroll 16
     for (size_t k = 0; k < NR; ++k) {
       const I nib =
           simde_mm512_and_si512(simde_mm512_srlv_epi16(rows.codes(r0 + k, p), shift), mask);
       const I wq = simde_mm512_shuffle_epi8(lut, nib);
       const F sw = rows.scales(r0 + k, p, half);
+#pragma GCC unroll 16
       for (size_t t = 0; t < NT; ++t) {
         const size_t at = (t0 + t) * n_pairs + p;
         const I xq = simde_mm512_loadu_si512(a.q + at * 64);
@@ -139,7 +143,9 @@ void tile(const PairActs& a, const Rows<kHF>& rows, size_t r0, size_t t0, const 
       }
     }
   }
+#pragma GCC unroll 16
   for (size_t k = 0; k < NR; ++k) {
+#pragma GCC unroll 16
     for (size_t t = 0; t < NT; ++t) {
       const float v = hsum(acc[k][t]);
       y[(t0 + t) * ldy + r0 + k] = bias != nullptr ? v + bias[r0 + k] : v;
@@ -181,7 +187,9 @@ template <size_t NT, size_t NR>
 void bf16_tile(const uint16_t* x, size_t ldx, const uint16_t* w, size_t ldw, size_t n_rows,
                size_t n, size_t r0, size_t t0, float* y, size_t ldy) {
   F acc[NR][NT];
+#pragma GCC unroll 16
   for (size_t k = 0; k < NR; ++k) {
+#pragma GCC unroll 16
     for (size_t t = 0; t < NT; ++t) acc[k][t] = simde_mm512_setzero_ps();
   }
   const size_t next_rows = n_rows - min_size(n_rows, r0 + NR);
@@ -193,13 +201,18 @@ void bf16_tile(const uint16_t* x, size_t ldx, const uint16_t* w, size_t ldw, siz
       }
     }
     simde__m512bh wv[NR];
+#pragma GCC unroll 16
     for (size_t k = 0; k < NR; ++k) wv[k] = load_bh(w + (r0 + k) * ldw + i);
+#pragma GCC unroll 16
     for (size_t t = 0; t < NT; ++t) {
       const simde__m512bh xv = load_bh(x + (t0 + t) * ldx + i);
+#pragma GCC unroll 16
       for (size_t k = 0; k < NR; ++k) acc[k][t] = simde_mm512_dpbf16_ps(acc[k][t], wv[k], xv);
     }
   }
+#pragma GCC unroll 16
   for (size_t k = 0; k < NR; ++k) {
+#pragma GCC unroll 16
     for (size_t t = 0; t < NT; ++t) y[(t0 + t) * ldy + r0 + k] = hsum(acc[k][t]);
   }
 }
