@@ -45,8 +45,8 @@ const float* half_scales();
 bool moe_matmul_q8_pairs(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
                          const float* bias, float* y, size_t ldy);
 
-// Float GEMMs for many tokens (gemm.cpp): weights decoded to f32 six rows at
-// a time, a 6-row x 16-token FMA tile; not exact (another summation order).
+// Float GEMMs for many tokens (gemm.cpp): weights decoded to f32, a 6-row x
+// 16-token FMA tile; not exact (another summation order, float activations).
 void moe_matmul_gemm(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
                      const float* bias, float* y, size_t ldy);
 void matmul_bf16_gemm(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,

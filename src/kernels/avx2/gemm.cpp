@@ -1,8 +1,9 @@
 // `avx2_fast` matmuls for many tokens (prefill, batched decode) as a float
-// GEMM: weights decoded to f32 six rows at a time (MXFP4: the E2M1 value
-// times the block scale, exact; BF16: a shift), activations transposed once
-// per call into tiles of 16 tokens, and a 6-row x 16-token register tile of
-// FMAs over the whole row. Per input element: two vector loads of
+// GEMM: weights decoded to f32 48 rows at a time (MXFP4: the E2M1 value times
+// the block scale, exact; BF16: a shift; Q8: code times scale), activations
+// transposed once per call into tiles of 16 tokens, and a 6-row x 16-token
+// register tile of FMAs over panels of 256 inputs (a token tile's panel stays
+// in L1 while the block's row groups use it). Per input: two vector loads of
 // activations, six broadcasts and twelve FMAs for 96 multiply-adds, so the
 // FMA units, not the loads or the int8 bookkeeping, set the pace. The
 // activations stay float: more accurate than the int8 path it replaces.
