@@ -4,7 +4,6 @@
 // activations). Calls with few tokens, and shapes the tiles do not cover,
 // stay on avx512_fast. Built like avx512/ops.cpp; raw_emu.cpp and
 // ops_emu.cpp make the `amx_emu` table for the tests.
-#include <cmath>
 #include <vector>
 
 #include "kernels/amx/amx_kernels.h"
@@ -40,8 +39,8 @@ struct Scratch {
   std::vector<uint16_t> xb;
 };
 
-// Quantizes each block of 32 (d = amax / 127, to nearest) into raw.h's
-// TileActs layout.
+// Quantizes each block of 32 by quantize_block_q8 into raw.h's TileActs
+// layout.
 void prepare(const float* x, size_t ldx, size_t n_tok, size_t G, Mxfp4Layout layout, Scratch& s) {
   const size_t n_tiles = (n_tok + kTile - 1) / kTile;
   s.q.assign(n_tiles * G * 512, 0);
@@ -49,17 +48,14 @@ void prepare(const float* x, size_t ldx, size_t n_tok, size_t G, Mxfp4Layout lay
   for (size_t t = 0; t < n_tok; ++t) {
     const size_t j = t / kTile, n = t % kTile;
     for (size_t b = 0; b < G; ++b) {
-      const float* xb = x + t * ldx + b * 32;
-      float amax = 0.0f;
-      for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(xb[i]));
-      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      int8_t xq[32];
+      quantize_block_q8(x + t * ldx + b * 32, xq, &s.d[(j * G + b) * kTile + n]);
       int8_t* q = s.q.data() + (j * G + b) * 512;
       for (int p = 0; p < 32; ++p) {
         // Position p: low nibble of code byte p (p < 16), else the high one of p - 16.
         const int e = layout == Mxfp4Layout::kGgml ? p : p < 16 ? 2 * p : 2 * (p - 16) + 1;
-        q[64 * (p / 4) + 4 * n + p % 4] = static_cast<int8_t>(std::nearbyint(xb[e] * inv));
+        q[64 * (p / 4) + 4 * n + p % 4] = xq[e];
       }
-      s.d[(j * G + b) * kTile + n] = amax / 127.0f;
     }
   }
 }

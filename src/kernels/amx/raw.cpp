@@ -12,28 +12,18 @@
 // C tiles over the whole row, then are written out transposed.
 #include "kernels/amx/raw.h"
 
-#include <simde/x86/avx512.h>
-
 #include <cstring>
 
 #include "kernels/amx/tiles.h"
+#include "kernels/avx512/simd.h"
 
 namespace quarry::kernels::QUARRY_AMX_NS {
 namespace {
 
 using F = simde__m512;
 
-inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
-
-inline F to_float(simde__m512i v) {
-#if defined(SIMDE_X86_AVX512F_NATIVE)
-  return _mm512_cvtepi32_ps(v);
-#else
-  const F lo = simde_mm512_castps256_ps512(simde_mm256_cvtepi32_ps(simde_mm512_castsi512_si256(v)));
-  return simde_mm512_insertf32x8(lo, simde_mm256_cvtepi32_ps(simde_mm512_extracti64x4_epi64(v, 1)),
-                                 1);
-#endif
-}
+using simd512::min_size;
+using simd512::to_float;
 
 // Rows [r0, r0 + 16) of w as A tiles: codes [b][16][32] (rows past the end
 // zero) and scales [b][16].

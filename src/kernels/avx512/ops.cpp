@@ -3,7 +3,6 @@
 // with the project's ordinary flags: it prepares the activations (int8 per
 // block in nibble order, or BF16) and calls the raw loops. Compiled a second
 // time as avx512_emu for the tests (raw.h).
-#include <cmath>
 #include <vector>
 
 #include "kernels/avx2/avx2_kernels.h"
@@ -25,8 +24,8 @@ struct Acts {
   std::vector<float> d;
 };
 
-// Quantizes each block of 32 to int8 (d = amax / 127, rounded to nearest) and
-// lays the tokens out as raw.h's PairActs.
+// Quantizes each block of 32 by quantize_block_q8 and lays the tokens out as
+// raw.h's PairActs.
 void prepare(const float* x, size_t ldx, size_t n_tok, size_t n_pairs, Mxfp4Layout layout,
              Acts& a) {
   a.q.resize(n_tok * n_pairs * 64);
@@ -34,16 +33,11 @@ void prepare(const float* x, size_t ldx, size_t n_tok, size_t n_pairs, Mxfp4Layo
   a.d.resize(n_tok * n_pairs * 8);
   for (size_t t = 0; t < n_tok; ++t) {
     for (size_t b = 0; b < 2 * n_pairs; ++b) {
-      const float* xb = x + t * ldx + b * 32;
-      float amax = 0.0f;
-      for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(xb[i]));
-      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
       int8_t q[32];
+      float d;
+      quantize_block_q8(x + t * ldx + b * 32, q, &d);
       int32_t sum = 0;
-      for (int i = 0; i < 32; ++i) {
-        q[i] = static_cast<int8_t>(std::nearbyint(xb[i] * inv));
-        sum += q[i];
-      }
+      for (int i = 0; i < 32; ++i) sum += q[i];
       const size_t at = t * n_pairs + b / 2, h = b % 2;  // h: the block's half of the pair
       for (int j = 0; j < 16; ++j) {
         // Byte j of the block: its low nibble, then its high nibble.
@@ -53,7 +47,7 @@ void prepare(const float* x, size_t ldx, size_t n_tok, size_t n_pairs, Mxfp4Layo
         a.q[at * 64 + 32 + h * 16 + j] = q[hi];
       }
       a.half_corr[at * 8 + h * 4] = -(kOffset / 2) * sum;
-      for (int k = 0; k < 4; ++k) a.d[at * 8 + h * 4 + k] = amax / 127.0f;
+      for (int k = 0; k < 4; ++k) a.d[at * 8 + h * 4 + k] = d;
     }
   }
 }

@@ -14,9 +14,9 @@
 // BF16 once per call (as llama.cpp does for BF16 weights).
 #include "kernels/avx512/raw.h"
 
-#include <simde/x86/avx512.h>
-
 #include <cstring>
+
+#include "kernels/avx512/simd.h"
 
 namespace quarry::kernels::QUARRY_AVX512_NS {
 namespace {
@@ -24,31 +24,9 @@ namespace {
 using F = simde__m512;
 using I = simde__m512i;
 
-inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
-
-// int32 -> float in every lane (SIMDe 0.7 has no 512-bit form).
-inline F to_float(I v) {
-#if defined(SIMDE_X86_AVX512F_NATIVE)
-  return _mm512_cvtepi32_ps(v);
-#else
-  const F lo = simde_mm512_castps256_ps512(simde_mm256_cvtepi32_ps(simde_mm512_castsi512_si256(v)));
-  return simde_mm512_insertf32x8(lo, simde_mm256_cvtepi32_ps(simde_mm512_extracti64x4_epi64(v, 1)),
-                                 1);
-#endif
-}
-
-inline float hsum(F v) {
-#if defined(SIMDE_X86_AVX512F_NATIVE)
-  return _mm512_reduce_add_ps(v);
-#else
-  float f[16];
-  std::memcpy(f, &v, sizeof f);
-  for (int n = 8; n > 0; n /= 2) {
-    for (int i = 0; i < n; ++i) f[i] += f[i + n];
-  }
-  return f[0];
-#endif
-}
+using simd512::hsum;
+using simd512::min_size;
+using simd512::to_float;
 
 // 32 bytes, the same in both 256-bit halves.
 inline I twice(simde__m256i v) { return simde_mm512_broadcast_i64x4(v); }

@@ -1,6 +1,7 @@
 // The AVX-512 kernels' inner loops over plain pointers (raw.cpp). raw.cpp is
 // compiled with -mavx512* flags, so it shares no inline or template code with
-// the rest of the program (only these plain structs and functions): a copy of
+// the rest of the program (only these plain structs and functions, and
+// simd.h's static helpers): a copy of
 // a header's inline function compiled there could otherwise be the one the
 // linker keeps, and run on a CPU without AVX-512.
 //
