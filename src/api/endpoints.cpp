@@ -10,13 +10,47 @@ namespace quarry::api {
 Endpoints::Endpoints(store::Store& store, Loader loader, FindServed find_served)
     : store_(store), loader_(std::move(loader)), find_served_(std::move(find_served)) {}
 
-Endpoints::~Endpoints() {
+Endpoints::~Endpoints() { shutdown(); }
+
+void Endpoints::shutdown() {
+  std::vector<std::shared_ptr<ServedModel>> retiring;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    retiring = retiring_;
+  }
+  // Retirements wait for their requests: cancel those instead, so they end now.
+  for (const auto& m : retiring) m->engine->shutdown(/*drain=*/false);
+  retiring.clear();
   std::vector<std::thread> threads;
   {
     std::lock_guard lock(mu_);
     threads.swap(threads_);
   }
   for (std::thread& t : threads) t.join();
+  // No thread is left and none starts (stopped_): what remains is final.
+  std::map<std::string, Entry> models;
+  {
+    std::lock_guard lock(mu_);
+    models.swap(models_);
+    retiring.swap(retiring_);
+  }
+  for (const auto& [k, e] : models) {
+    if (e.owned) e.model->engine->shutdown(/*drain=*/false);
+  }
+  for (const auto& m : retiring) m->engine->shutdown(/*drain=*/false);
+}
+
+void Endpoints::retire_locked(Entry e) {
+  if (!e.model || !e.owned) return;  // a model the server serves anyway
+  retiring_.push_back(e.model);
+  if (stopped_) return;  // shutdown() stops it
+  threads_.emplace_back([this, m = std::move(e.model)] {
+    m->engine->shutdown(/*drain=*/true);
+    std::lock_guard lock(mu_);
+    std::erase(retiring_, m);
+    // `m`, now the last reference, is freed on this thread (its engine is stopped).
+  });
 }
 
 std::string Endpoints::key(std::string_view name) {
@@ -25,7 +59,7 @@ std::string Endpoints::key(std::string_view name) {
   return k;
 }
 
-Result<std::shared_ptr<ServedModel>> Endpoints::resolve(const std::string& endpoint) {
+Result<Endpoints::Entry> Endpoints::resolve(const std::string& endpoint) {
   auto ep = store_.get_endpoint(endpoint);
   if (!ep.ok()) return make_error(ep.message());
   auto config = store_.get_endpoint_config(ep->config_name);
@@ -39,7 +73,7 @@ Result<std::shared_ptr<ServedModel>> Endpoints::resolve(const std::string& endpo
   if (!model.ok()) return make_error(model.message());
   std::string source = model->hf_model_id;
   if (!source.empty()) {
-    if (auto served = find_served_(source)) return served;
+    if (auto served = find_served_(source)) return Entry{served, false};
   } else {
     source = model->model_data_url;
     if (source.starts_with("file://")) source = source.substr(7);
@@ -53,22 +87,31 @@ Result<std::shared_ptr<ServedModel>> Endpoints::resolve(const std::string& endpo
                       "\" is neither a model this server serves nor a path it can read.");
   }
   if (!loader_) return make_error("This server cannot load further models.");
-  return loader_(source);
+  auto loaded = loader_(source);
+  if (!loaded.ok()) return loaded.error();
+  return Entry{loaded.value(), true};
 }
 
 void Endpoints::deploy(const std::string& name) {
   std::lock_guard lock(mu_);
+  if (stopped_) return;
   const uint64_t gen = ++generation_[key(name)];
   threads_.emplace_back([this, name, gen] {
-    Result<std::shared_ptr<ServedModel>> m = resolve(name);
+    // A model loaded here but not published has served nothing: it is freed
+    // on this thread (after `inner` is released).
+    Result<Entry> m = resolve(name);
     std::lock_guard inner(mu_);
-    if (generation_[key(name)] != gen) return;  // deleted or redeployed meanwhile
+    if (stopped_ || generation_[key(name)] != gen) return;  // deleted or redeployed meanwhile
     if (!store_.get_endpoint(name).ok()) return;
+    auto it = models_.find(key(name));
+    if (it != models_.end()) {
+      retire_locked(std::move(it->second));
+      models_.erase(it);
+    }
     if (m.ok()) {
-      models_[key(name)] = m.value();
+      models_[key(name)] = std::move(m.value());
       (void)store_.set_endpoint_status(name, store::EndpointStatus::kInService);
     } else {
-      models_.erase(key(name));
       (void)store_.set_endpoint_status(name, store::EndpointStatus::kFailed, m.message());
     }
   });
@@ -83,13 +126,16 @@ void Endpoints::restore() {
 std::shared_ptr<ServedModel> Endpoints::model(std::string_view endpoint) const {
   std::lock_guard lock(mu_);
   auto it = models_.find(key(endpoint));
-  return it == models_.end() ? nullptr : it->second;
+  return it == models_.end() ? nullptr : it->second.model;
 }
 
 void Endpoints::remove(std::string_view endpoint) {
   std::lock_guard lock(mu_);
   ++generation_[key(endpoint)];
-  models_.erase(key(endpoint));
+  auto it = models_.find(key(endpoint));
+  if (it == models_.end()) return;
+  retire_locked(std::move(it->second));
+  models_.erase(it);
 }
 
 }  // namespace quarry::api

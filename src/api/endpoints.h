@@ -5,6 +5,14 @@
 // read) and sets InService, or Failed with a reason. Other endpoints keep
 // serving meanwhile. The store records every state change, so a restart (or
 // a kill -9 mid-create) comes back to a consistent state.
+//
+// Lifetimes: a request in flight holds its model (through the engine's
+// callback), so the last reference to a model that this class loaded could
+// otherwise be dropped on that model's own engine thread, which cannot join
+// itself. A model this class loaded is therefore dropped only after its
+// engine has stopped: a removed or replaced one is retired on a background
+// thread (its requests drain, then it is freed there), and shutdown() stops
+// every engine it owns before the rest of the server goes away.
 #pragma once
 
 #include <functional>
@@ -29,7 +37,7 @@ class Endpoints {
   using FindServed = std::function<std::shared_ptr<ServedModel>(std::string_view name)>;
 
   Endpoints(store::Store& store, Loader loader, FindServed find_served);
-  ~Endpoints();  // waits for loads in progress
+  ~Endpoints();  // shutdown()
   Endpoints(const Endpoints&) = delete;
   Endpoints& operator=(const Endpoints&) = delete;
 
@@ -40,22 +48,34 @@ class Endpoints {
   void restore();
   // The endpoint's model when it is InService; null otherwise.
   std::shared_ptr<ServedModel> model(std::string_view endpoint) const;
-  // Drops the endpoint's model (DeleteEndpoint).
+  // Drops the endpoint's model (DeleteEndpoint); requests in flight on a
+  // model this class loaded finish first, on a background thread.
   void remove(std::string_view endpoint);
+  // Waits for loads and retirements in progress, then stops (cancelling what
+  // is in flight) and frees every model this class loaded. Idempotent.
+  void shutdown();
 
   store::Store& store() { return store_; }
 
  private:
-  Result<std::shared_ptr<ServedModel>> resolve(const std::string& endpoint);
+  struct Entry {
+    std::shared_ptr<ServedModel> model;
+    bool owned = false;  // loaded here (not a model the server already serves)
+  };
+  Result<Entry> resolve(const std::string& endpoint);
   static std::string key(std::string_view name);
+  // Called with mu_ held: drops `e`, after its engine drains if it is owned.
+  void retire_locked(Entry e);
 
   store::Store& store_;
   Loader loader_;
   FindServed find_served_;
   mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<ServedModel>> models_;  // by lower-case name
-  std::map<std::string, uint64_t> generation_;  // deploys per endpoint: late loads lose
-  std::vector<std::thread> threads_;
+  std::map<std::string, Entry> models_;                 // by lower-case name
+  std::map<std::string, uint64_t> generation_;          // deploys per endpoint: late loads lose
+  std::vector<std::shared_ptr<ServedModel>> retiring_;  // owned, engines stopping
+  std::vector<std::thread> threads_;                    // loads and retirements
+  bool stopped_ = false;                                // shutdown() began: no new threads
 };
 
 }  // namespace quarry::api

@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <random>
 #include <string>
@@ -296,7 +298,16 @@ Engine::Engine(std::unique_ptr<StepModel> model, EngineOptions options)
   impl_->thread_id = impl_->thread.get_id();
 }
 
-Engine::~Engine() { shutdown(); }
+Engine::~Engine() {
+  // The engine thread runs inside *impl_: freeing it from there (a callback
+  // dropping the last reference to the engine's owner) would free the state
+  // it is still using. Owners must outlive the thread (see api/endpoints.h).
+  if (std::this_thread::get_id() == impl_->thread_id) {
+    std::fputs("quarry: internal error: an engine was destroyed by its own thread\n", stderr);
+    std::abort();
+  }
+  shutdown();
+}
 
 Submitted Engine::submit(Request request, UpdateCallback on_update) {
   return impl_->submit(std::move(request), std::move(on_update));

@@ -160,7 +160,7 @@ struct EngineStats {
 class Engine {
  public:
   Engine(std::unique_ptr<StepModel> model, EngineOptions options = {});
-  ~Engine();  // shutdown()
+  ~Engine();  // shutdown(); never from the engine thread (a callback)
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
