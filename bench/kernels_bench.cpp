@@ -101,6 +101,28 @@ void bf16(benchmark::State& state, DenseFn fn, size_t n_tok) {
       benchmark::Counter::kIsRate);
 }
 
+// The int8 dense weights of --weights-int8: 4096 x 2880, one scale per 32.
+void q8(benchmark::State& state, DenseFn fn, size_t n_tok) {
+  const size_t rows = 4096, G = kH / 32;
+  const auto wf = floats(rows * kH, 4);
+  std::vector<int8_t> codes(wf.size());
+  std::vector<float> scales(rows * G);
+  for (size_t b = 0; b < rows * G; ++b) quantize_block_q8(&wf[b * 32], &codes[b * 32], &scales[b]);
+  const auto x = floats(n_tok * kH, 5);
+  std::vector<float> y(n_tok * rows);
+  DenseMatrix w{codes.data(), ElemType::kQ8, rows, kH, kH};
+  w.scales = scales.data();
+  w.scales_row_stride = G;
+  for (auto _ : state) {
+    fn(x.data(), kH, n_tok, w, nullptr, y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["weight_B/s"] =
+      benchmark::Counter(static_cast<double>(codes.size() + scales.size() * 4) *
+                             static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+}
+
 // One decode step's attention for a layer (64 query heads over 8 KV heads of
 // 64) against n_keys cached positions.
 void attention(benchmark::State& state, const Ops* ops, size_t n_keys) {
@@ -135,6 +157,8 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("bf16_4096x2880/" + tag).c_str(), bf16, ops->matmul_f32_bf16w,
                                    n_tok)
           ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("q8_4096x2880/" + tag).c_str(), q8, ops->matmul_f32_q8w, n_tok)
+          ->Unit(benchmark::kMillisecond);
     }
     for (size_t n_keys : {128, 1024, 4096}) {
       benchmark::RegisterBenchmark(
@@ -149,16 +173,24 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond);
     }
   }
-  // avx2_fast's float GEMM on its own, against the table's choice above (it
-  // takes over from 12 tokens for BF16, from 32 for MXFP4).
+  // avx2_fast's kernels on their own, against the table's choice above: the
+  // float GEMM (it takes over from 16 tokens for BF16 and Q8, from 32 for
+  // MXFP4) and the BF16 row-pair kernel (2 to 15 tokens).
   if (quarry::kernels::avx2::fast_supported()) {
-    for (size_t n_tok : {8, 16, 32, 64}) {
+    for (size_t n_tok : {8, 16, 24, 32, 64}) {
       const std::string tag = "avx2_gemm/tokens:" + std::to_string(n_tok);
       benchmark::RegisterBenchmark(("mxfp4_2880x2880/" + tag).c_str(), mxfp4,
                                    quarry::kernels::avx2::moe_matmul_gemm, n_tok)
           ->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("bf16_4096x2880/" + tag).c_str(), bf16,
                                    quarry::kernels::avx2::matmul_bf16_gemm, n_tok)
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("q8_4096x2880/" + tag).c_str(), q8,
+                                   quarry::kernels::avx2::matmul_q8_gemm, n_tok)
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(
+          ("bf16_4096x2880/avx2_pairs/tokens:" + std::to_string(n_tok)).c_str(), bf16,
+          quarry::kernels::avx2::matmul_bf16_pairs, n_tok)
           ->Unit(benchmark::kMillisecond);
     }
   }

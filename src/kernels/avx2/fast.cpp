@@ -3,10 +3,10 @@
 // as llama.cpp's Q8_0), multiplied with the codes as int8 by maddubs (the
 // doubled E2M1 values fit in int8), one float FMA per block (fast_mxfp4.cpp
 // takes two blocks at a time; the one-block loop here serves odd block
-// counts). Dense BF16 weights use FMA. Calls with many tokens go to the float
-// GEMM of gemm.cpp instead (where it measured faster: BF16 from 12 tokens,
-// Q8 from 16, MXFP4 from 32). Attention updates its softmax per chunk of 8
-// keys (fast_attention.cpp). Everything else is the exact avx2/ref table.
+// counts). Dense BF16 weights use FMA; for 2+ tokens through a row-pair
+// kernel that shares each activation load between two rows. Calls with many tokens go to the float
+// GEMM of gemm.cpp instead (thresholds below, from quarry_kernels_bench). Attention updates its
+// softmax per chunk of 8 keys (fast_attention.cpp). Everything else is the exact avx2/ref table.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -99,7 +99,7 @@ constexpr size_t kTokTile = 4;
 
 // From these token counts the float GEMM is the faster kernel
 // (bench/README.md, "float GEMM for prefill").
-constexpr size_t kGemmBf16 = 12, kGemmQ8 = 16, kGemmMxfp4 = 32;
+constexpr size_t kGemmBf16 = 16, kGemmQ8 = 16, kGemmMxfp4 = 32;
 
 QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
                                    const float* bias, float* y, size_t ldy) {
@@ -145,44 +145,115 @@ QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, con
   }
 }
 
-// Dense BF16 with FMA and two accumulators per token (no exact order).
-QUARRY_AVX2_FMA void matmul_bf16_fma(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
-                                     const float* bias, float* y, size_t ldy) {
-  if (n_tok >= kGemmBf16) return matmul_bf16_gemm(x, ldx, n_tok, w, bias, y, ldy);
-  const size_t n = w.d_in, nv = n / 16 * 16;
-  for (size_t r = 0; r < w.n_rows; ++r) {
-    const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row_ptr(r));
-    // The next row is prefetched while this one is used (harmless past the end).
-    const char* next = reinterpret_cast<const char*>(w.row_ptr(r + 1));
+QUARRY_AVX2_FMA inline __m256 bf16x8(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// Rows r0 and r1 against NT tokens: each activation load serves both rows,
+// so a few tokens are bound by the FMAs rather than by the loads of x (which
+// for several tokens come from L2). Prefetches the rows at `next` and
+// `next + next_stride` (the following pair) when asked.
+template <size_t NT>
+QUARRY_AVX2_FMA void bf16_row_pair(const float* x, size_t ldx, size_t n, const uint16_t* r0,
+                                   const uint16_t* r1, const char* next, size_t next_stride,
+                                   float* out0, float* out1) {
+  __m256 a0[NT], a1[NT];
+#pragma GCC unroll 4
+  for (size_t t = 0; t < NT; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
+  const size_t nv = n / 8 * 8;
+  for (size_t i = 0; i < nv; i += 8) {
+    if (next != nullptr && i % 32 == 0) {
+      _mm_prefetch(next + 2 * i, _MM_HINT_T0);
+      _mm_prefetch(next + next_stride + 2 * i, _MM_HINT_T0);
+    }
+    const __m256 w0 = bf16x8(r0 + i), w1 = bf16x8(r1 + i);
+#pragma GCC unroll 4
+    for (size_t t = 0; t < NT; ++t) {
+      const __m256 xv = _mm256_loadu_ps(x + t * ldx + i);
+      a0[t] = _mm256_fmadd_ps(xv, w0, a0[t]);
+      a1[t] = _mm256_fmadd_ps(xv, w1, a1[t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (size_t t = 0; t < NT; ++t) {
+    float v0 = hsum(a0[t]), v1 = hsum(a1[t]);
+    for (size_t i = nv; i < n; ++i) {
+      v0 += x[t * ldx + i] * bf16_to_f32(r0[i]);
+      v1 += x[t * ldx + i] * bf16_to_f32(r1[i]);
+    }
+    out0[t] = v0;
+    out1[t] = v1;
+  }
+}
+
+}  // namespace
+
+void matmul_bf16_pairs(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                       const float* bias, float* y, size_t ldy) {
+  const size_t n = w.d_in, stride = w.row_stride * sizeof(uint16_t);
+  for (size_t r = 0; r < w.n_rows; r += 2) {
+    const bool pair = r + 1 < w.n_rows;
+    const auto* r0 = reinterpret_cast<const uint16_t*>(w.row_ptr(r));
+    const auto* r1 = pair ? reinterpret_cast<const uint16_t*>(w.row_ptr(r + 1)) : r0;
+    // The next pair is fetched during the first token tile (harmless past the end).
+    const char* next = reinterpret_cast<const char*>(w.row_ptr(r + 2));
     for (size_t t0 = 0; t0 < n_tok; t0 += kTokTile) {
+      float o0[kTokTile], o1[kTokTile];
+      const float* xt = x + t0 * ldx;
+      const char* pf = t0 == 0 ? next : nullptr;
       const size_t nt = std::min(kTokTile, n_tok - t0);
-      __m256 a0[kTokTile], a1[kTokTile];
-      for (size_t t = 0; t < kTokTile; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
-      for (size_t i = 0; i < nv; i += 16) {
-        if (t0 == 0 && i % 32 == 0) _mm_prefetch(next + 2 * i, _MM_HINT_T0);
-        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + i));
-        const __m256 w0 = _mm256_castsi256_ps(
-            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h)), 16));
-        const __m256 w1 = _mm256_castsi256_ps(
-            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1)), 16));
-        for (size_t t = 0; t < nt; ++t) {
-          const float* xt = x + (t0 + t) * ldx + i;
-          a0[t] = _mm256_fmadd_ps(_mm256_loadu_ps(xt), w0, a0[t]);
-          a1[t] = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 8), w1, a1[t]);
-        }
+      switch (nt) {
+        case 1:
+          bf16_row_pair<1>(xt, ldx, n, r0, r1, pf, stride, o0, o1);
+          break;
+        case 2:
+          bf16_row_pair<2>(xt, ldx, n, r0, r1, pf, stride, o0, o1);
+          break;
+        case 3:
+          bf16_row_pair<3>(xt, ldx, n, r0, r1, pf, stride, o0, o1);
+          break;
+        default:
+          bf16_row_pair<4>(xt, ldx, n, r0, r1, pf, stride, o0, o1);
       }
       for (size_t t = 0; t < nt; ++t) {
-        const float* xt = x + (t0 + t) * ldx;
-        float v = hsum(_mm256_add_ps(a0[t], a1[t]));
-        for (size_t i = nv; i < n; ++i) v += xt[i] * bf16_to_f32(wr[i]);
-        y[(t0 + t) * ldy + r] = bias != nullptr ? v + bias[r] : v;
+        y[(t0 + t) * ldy + r] = bias != nullptr ? o0[t] + bias[r] : o0[t];
+        if (pair) y[(t0 + t) * ldy + r + 1] = bias != nullptr ? o1[t] + bias[r + 1] : o1[t];
       }
     }
   }
 }
 
+namespace {
+
+// Dense BF16 with FMA (no exact order): one row and two accumulators per
+// token for a single token (decode, bound by memory), row pairs for a few
+// tokens, the float GEMM for many.
+QUARRY_AVX2_FMA void matmul_bf16_fma(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                                     const float* bias, float* y, size_t ldy) {
+  if (n_tok >= kGemmBf16) return matmul_bf16_gemm(x, ldx, n_tok, w, bias, y, ldy);
+  if (n_tok >= 2) return matmul_bf16_pairs(x, ldx, n_tok, w, bias, y, ldy);
+  const size_t n = w.d_in, nv = n / 16 * 16;
+  for (size_t r = 0; r < w.n_rows; ++r) {
+    const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row_ptr(r));
+    // The next row is prefetched while this one is used (harmless past the end).
+    const char* next = reinterpret_cast<const char*>(w.row_ptr(r + 1));
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    for (size_t i = 0; i < nv; i += 16) {
+      if (i % 32 == 0) _mm_prefetch(next + 2 * i, _MM_HINT_T0);
+      const __m256 w0 = bf16x8(wr + i), w1 = bf16x8(wr + i + 8);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), w0, a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), w1, a1);
+    }
+    float v = hsum(_mm256_add_ps(a0, a1));
+    for (size_t i = nv; i < n; ++i) v += x[i] * bf16_to_f32(wr[i]);
+    y[r] = bias != nullptr ? v + bias[r] : v;
+  }
+}
+
 // Q8 weights: the exact kernel (int8 activations) for few tokens, the float
-// GEMM (float activations) for many.
+// GEMM (float activations) for many. (A row-pair kernel in float, as for
+// BF16, measured slower than the int8 one at 8 tokens.)
 void matmul_q8(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w, const float* bias,
                float* y, size_t ldy) {
   if (n_tok >= kGemmQ8) return matmul_q8_gemm(x, ldx, n_tok, w, bias, y, ldy);
