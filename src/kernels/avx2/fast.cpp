@@ -3,10 +3,11 @@
 // as llama.cpp's Q8_0), multiplied with the codes as int8 by maddubs (the
 // doubled E2M1 values fit in int8), one float FMA per block (fast_mxfp4.cpp
 // takes two blocks at a time; the one-block loop here serves odd block
-// counts). Dense BF16 weights use FMA; for 2+ tokens through a row-pair
-// kernel that shares each activation load between two rows. Calls with many tokens go to the float
-// GEMM of gemm.cpp instead (thresholds below, from quarry_kernels_bench). Attention updates its
-// softmax per chunk of 8 keys (fast_attention.cpp). Everything else is the exact avx2/ref table.
+// counts). Dense BF16 weights use FMA, for 2+ tokens through a row-pair
+// kernel that shares each activation load between two rows. Calls with many
+// tokens go to the float GEMM of gemm.cpp instead (thresholds below, from
+// quarry_kernels_bench). Attention updates its softmax per chunk of 8 keys
+// (fast_attention.cpp). Everything else is the exact avx2/ref table.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -97,8 +98,8 @@ QUARRY_AVX2_FMA inline float hsum(__m256 v) {
 
 constexpr size_t kTokTile = 4;
 
-// From these token counts the float GEMM is the faster kernel
-// (bench/README.md, "float GEMM for prefill").
+// From these token counts the float GEMM is the faster kernel (bench/README.md,
+// "float GEMM for prefill" and "BF16 row-pair kernel").
 constexpr size_t kGemmBf16 = 16, kGemmQ8 = 16, kGemmMxfp4 = 32;
 
 QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
