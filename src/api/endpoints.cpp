@@ -13,32 +13,33 @@ Endpoints::Endpoints(store::Store& store, Loader loader, FindServed find_served)
 Endpoints::~Endpoints() { shutdown(); }
 
 void Endpoints::shutdown() {
-  std::vector<std::shared_ptr<ServedModel>> retiring;
+  // Every engine this class loaded, retiring or serving. After stopped_ no
+  // model is published and no thread starts, so this list is complete.
+  std::vector<std::shared_ptr<ServedModel>> owned;
   {
     std::lock_guard lock(mu_);
     stopped_ = true;
-    retiring = retiring_;
+    owned = retiring_;
+    for (const auto& [k, e] : models_) {
+      if (e.owned) owned.push_back(e.model);
+    }
   }
-  // Retirements wait for their requests: cancel those instead, so they end now.
-  for (const auto& m : retiring) m->engine->shutdown(/*drain=*/false);
-  retiring.clear();
+  // Cancel what is in flight and stop them: retirements (which drain) end now.
+  for (const auto& m : owned) m->engine->shutdown(/*drain=*/false);
   std::vector<std::thread> threads;
+  std::map<std::string, Entry> models;
+  std::vector<std::shared_ptr<ServedModel>> retiring;
   {
     std::lock_guard lock(mu_);
     threads.swap(threads_);
   }
   for (std::thread& t : threads) t.join();
-  // No thread is left and none starts (stopped_): what remains is final.
-  std::map<std::string, Entry> models;
   {
     std::lock_guard lock(mu_);
     models.swap(models_);
     retiring.swap(retiring_);
   }
-  for (const auto& [k, e] : models) {
-    if (e.owned) e.model->engine->shutdown(/*drain=*/false);
-  }
-  for (const auto& m : retiring) m->engine->shutdown(/*drain=*/false);
+  // The models are freed here, on this thread, their engines stopped.
 }
 
 void Endpoints::retire_locked(Entry e) {
