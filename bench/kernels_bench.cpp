@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
   }
   // avx2_fast's kernels on their own, against the table's choice above: the
   // float GEMM (it takes over from 16 tokens for BF16 and Q8, from 32 for
-  // MXFP4) and the BF16 row-pair kernel (2 to 15 tokens).
+  // MXFP4) and the BF16 row-triple kernel (1 to 15 tokens).
   if (quarry::kernels::avx2::fast_supported()) {
     for (size_t n_tok : {8, 16, 24, 32, 64}) {
       const std::string tag = "avx2_gemm/tokens:" + std::to_string(n_tok);
@@ -189,8 +189,8 @@ int main(int argc, char** argv) {
                                    quarry::kernels::avx2::matmul_q8_gemm, n_tok)
           ->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(
-          ("bf16_4096x2880/avx2_pairs/tokens:" + std::to_string(n_tok)).c_str(), bf16,
-          quarry::kernels::avx2::matmul_bf16_pairs, n_tok)
+          ("bf16_4096x2880/avx2_rows/tokens:" + std::to_string(n_tok)).c_str(), bf16,
+          quarry::kernels::avx2::matmul_bf16_rows, n_tok)
           ->Unit(benchmark::kMillisecond);
     }
   }

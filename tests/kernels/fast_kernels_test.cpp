@@ -99,9 +99,10 @@ TEST_P(FastKernels, Mxfp4WithinTheInt8ActivationBound) {
 }
 
 TEST_P(FastKernels, DenseBf16WithinRounding) {
-  // Plus widths that leave 8 and 7 inputs after the vector loops.
+  // Plus widths that leave 8 and 7 inputs after the vector loops, or no
+  // vector step at all, and 13 tokens (three full tiles and one token).
   std::vector<Shape> shapes(std::begin(kShapes), std::end(kShapes));
-  shapes.insert(shapes.end(), {{7, 72, 5}, {2, 39, 3}, {11, 2880, 9}});
+  shapes.insert(shapes.end(), {{7, 72, 5}, {2, 39, 3}, {11, 2880, 9}, {3, 10, 4}, {13, 48, 5}});
   for (const Shape& s : shapes) {
     const size_t ldx = s.d_in + 3, ldy = s.n_rows + 2;
     const auto x = random_floats(s.n_tok * ldx, 41);

@@ -45,10 +45,10 @@ const float* half_scales();
 bool moe_matmul_q8_pairs(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
                          const float* bias, float* y, size_t ldy);
 
-// Dense BF16 by FMA over row pairs and tiles of up to 4 tokens (fast.cpp):
-// avx2_fast's kernel between one token and the GEMM; not exact.
-void matmul_bf16_pairs(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
-                       const float* bias, float* y, size_t ldy);
+// Dense BF16 by FMA over row triples and tiles of up to 4 tokens (fast.cpp):
+// avx2_fast's kernel below the GEMM's token counts; not exact.
+void matmul_bf16_rows(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                      const float* bias, float* y, size_t ldy);
 
 // Float GEMMs for many tokens (gemm.cpp): weights decoded to f32, a 6-row x
 // 16-token FMA tile; not exact (another summation order, float activations).

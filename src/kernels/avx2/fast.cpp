@@ -3,9 +3,10 @@
 // as llama.cpp's Q8_0), multiplied with the codes as int8 by maddubs (the
 // doubled E2M1 values fit in int8), one float FMA per block (fast_mxfp4.cpp
 // takes two blocks at a time; the one-block loop here serves odd block
-// counts). Dense BF16 weights use FMA, for 2+ tokens through a row-pair
-// kernel that shares each activation load between two rows. Calls with many
-// tokens go to the float GEMM of gemm.cpp instead (thresholds below, from
+// counts). Dense BF16 weights use FMA over row triples that share each
+// activation load, the weights widened by a shift or a mask against
+// activations permuted to match. Calls with many tokens go to the float GEMM
+// of gemm.cpp instead (thresholds below, from
 // quarry_kernels_bench). Attention updates its softmax per chunk of 8 keys
 // (fast_attention.cpp). Everything else is the exact avx2/ref table.
 #include <immintrin.h>
@@ -99,7 +100,7 @@ QUARRY_AVX2_FMA inline float hsum(__m256 v) {
 constexpr size_t kTokTile = 4;
 
 // From these token counts the float GEMM is the faster kernel (bench/README.md,
-// "float GEMM for prefill" and "BF16 row-pair kernel").
+// "float GEMM for prefill" and "BF16 row triples").
 constexpr size_t kGemmBf16 = 16, kGemmQ8 = 16, kGemmMxfp4 = 32;
 
 QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, const Mxfp4Matrix& w,
@@ -146,80 +147,127 @@ QUARRY_AVX2_FMA void moe_matmul_q8(const float* x, size_t ldx, size_t n_tok, con
   }
 }
 
-QUARRY_AVX2_FMA inline __m256 bf16x8(const uint16_t* p) {
-  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+// BF16 to float without a shuffle: a 256-bit load of 16 weights holds
+// element 2j in the low and 2j+1 in the high half of 32-bit lane j, so a
+// shift gives the even elements and a mask the odd ones (one uop per 8
+// weights). The activations are permuted to match once per call: each group
+// of 16 becomes its 8 even elements, then its 8 odd ones.
+void permute_even_odd(const float* x, size_t ldx, size_t n_tok, size_t nv, float* xp) {
+  for (size_t t = 0; t < n_tok; ++t) {
+    const float* xt = x + t * ldx;
+    float* pt = xp + t * nv;
+    for (size_t i = 0; i < nv; i += 16) {
+      for (size_t j = 0; j < 8; ++j) {
+        pt[i + j] = xt[i + 2 * j];
+        pt[i + 8 + j] = xt[i + 2 * j + 1];
+      }
+    }
+  }
 }
 
-// Rows r0 and r1 against NT tokens: each activation load serves both rows,
-// so a few tokens are bound by the FMAs rather than by the loads of x (which
-// for several tokens come from L2). Prefetches the rows at `next` and
-// `next + next_stride` (the following pair) when asked.
-template <size_t NT>
-QUARRY_AVX2_FMA void bf16_row_pair(const float* x, size_t ldx, size_t n, const uint16_t* r0,
-                                   const uint16_t* r1, const char* next, size_t next_stride,
-                                   float* out0, float* out1) {
-  __m256 a0[NT], a1[NT];
+// NR rows (at w, w + ldw, ...) against NT tokens over `len` inputs (a
+// multiple of 16), the activations permuted (above), token t at xp + t * ldp:
+// each weight is converted once for all NT tokens, each activation load
+// serves NR rows, and 3 x 4 accumulators keep both FMA pipes busy (each
+// gets an even and an odd FMA per step). Prefetches the next NR rows when
+// asked (during the first token tile).
+template <size_t NR, size_t NT>
+QUARRY_AVX2_FMA void bf16_rows(const float* xp, size_t ldp, size_t len, const uint16_t* w,
+                               size_t ldw, bool prefetch, float* out) {
+  const __m256i odd = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
+  const char* next = reinterpret_cast<const char*>(w + NR * ldw);
+  __m256 acc[NR][NT];
 #pragma GCC unroll 4
-  for (size_t t = 0; t < NT; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
-  const size_t nv = n / 8 * 8;
-  for (size_t i = 0; i < nv; i += 8) {
-    if (next != nullptr && i % 32 == 0) {
-      _mm_prefetch(next + 2 * i, _MM_HINT_T0);
-      _mm_prefetch(next + next_stride + 2 * i, _MM_HINT_T0);
+  for (size_t r = 0; r < NR; ++r) {
+#pragma GCC unroll 4
+    for (size_t t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
+  }
+  for (size_t i = 0; i < len; i += 16) {
+    if (prefetch && i % 32 == 0) {
+#pragma GCC unroll 4
+      for (size_t r = 0; r < NR; ++r) _mm_prefetch(next + 2 * (r * ldw + i), _MM_HINT_T0);
     }
-    const __m256 w0 = bf16x8(r0 + i), w1 = bf16x8(r1 + i);
+    __m256i v[NR];
 #pragma GCC unroll 4
-    for (size_t t = 0; t < NT; ++t) {
-      const __m256 xv = _mm256_loadu_ps(x + t * ldx + i);
-      a0[t] = _mm256_fmadd_ps(xv, w0, a0[t]);
-      a1[t] = _mm256_fmadd_ps(xv, w1, a1[t]);
+    for (size_t r = 0; r < NR; ++r) {
+      v[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * ldw + i));
+      const __m256 e = _mm256_castsi256_ps(_mm256_slli_epi32(v[r], 16));
+#pragma GCC unroll 4
+      for (size_t t = 0; t < NT; ++t) {
+        acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + t * ldp + i), e, acc[r][t]);
+      }
+    }
+#pragma GCC unroll 4
+    for (size_t r = 0; r < NR; ++r) {
+      const __m256 o = _mm256_castsi256_ps(_mm256_and_si256(v[r], odd));
+#pragma GCC unroll 4
+      for (size_t t = 0; t < NT; ++t) {
+        acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + t * ldp + i + 8), o, acc[r][t]);
+      }
     }
   }
 #pragma GCC unroll 4
-  for (size_t t = 0; t < NT; ++t) {
-    float v0 = hsum(a0[t]), v1 = hsum(a1[t]);
-    for (size_t i = nv; i < n; ++i) {
-      v0 += x[t * ldx + i] * bf16_to_f32(r0[i]);
-      v1 += x[t * ldx + i] * bf16_to_f32(r1[i]);
+  for (size_t r = 0; r < NR; ++r) {
+#pragma GCC unroll 4
+    for (size_t t = 0; t < NT; ++t) out[t * NR + r] = hsum(acc[r][t]);
+  }
+}
+
+// Rows [r, r + NR) for every token, tiles of up to 4 tokens; out is [t][NR].
+template <size_t NR>
+QUARRY_AVX2_FMA void bf16_row_group(const float* xp, size_t ldp, size_t n_tok, size_t len,
+                                    const uint16_t* w, size_t ldw, float* out) {
+  for (size_t t0 = 0; t0 < n_tok; t0 += kTokTile) {
+    const float* pt = xp + t0 * ldp;
+    float* o = out + t0 * NR;
+    const bool pf = t0 == 0;
+    switch (std::min(kTokTile, n_tok - t0)) {
+      case 1:
+        bf16_rows<NR, 1>(pt, ldp, len, w, ldw, pf, o);
+        break;
+      case 2:
+        bf16_rows<NR, 2>(pt, ldp, len, w, ldw, pf, o);
+        break;
+      case 3:
+        bf16_rows<NR, 3>(pt, ldp, len, w, ldw, pf, o);
+        break;
+      default:
+        bf16_rows<NR, 4>(pt, ldp, len, w, ldw, pf, o);
     }
-    out0[t] = v0;
-    out1[t] = v1;
   }
 }
 
 }  // namespace
 
-void matmul_bf16_pairs(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
-                       const float* bias, float* y, size_t ldy) {
-  const size_t n = w.d_in, stride = w.row_stride * sizeof(uint16_t);
-  for (size_t r = 0; r < w.n_rows; r += 2) {
-    const bool pair = r + 1 < w.n_rows;
-    const auto* r0 = reinterpret_cast<const uint16_t*>(w.row_ptr(r));
-    const auto* r1 = pair ? reinterpret_cast<const uint16_t*>(w.row_ptr(r + 1)) : r0;
-    // The next pair is fetched during the first token tile (harmless past the end).
-    const char* next = reinterpret_cast<const char*>(w.row_ptr(r + 2));
-    for (size_t t0 = 0; t0 < n_tok; t0 += kTokTile) {
-      float o0[kTokTile], o1[kTokTile];
-      const float* xt = x + t0 * ldx;
-      const char* pf = t0 == 0 ? next : nullptr;
-      const size_t nt = std::min(kTokTile, n_tok - t0);
-      switch (nt) {
-        case 1:
-          bf16_row_pair<1>(xt, ldx, n, r0, r1, pf, stride, o0, o1);
-          break;
-        case 2:
-          bf16_row_pair<2>(xt, ldx, n, r0, r1, pf, stride, o0, o1);
-          break;
-        case 3:
-          bf16_row_pair<3>(xt, ldx, n, r0, r1, pf, stride, o0, o1);
-          break;
-        default:
-          bf16_row_pair<4>(xt, ldx, n, r0, r1, pf, stride, o0, o1);
-      }
-      for (size_t t = 0; t < nt; ++t) {
-        y[(t0 + t) * ldy + r] = bias != nullptr ? o0[t] + bias[r] : o0[t];
-        if (pair) y[(t0 + t) * ldy + r + 1] = bias != nullptr ? o1[t] + bias[r + 1] : o1[t];
+void matmul_bf16_rows(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                      const float* bias, float* y, size_t ldy) {
+  constexpr size_t kRows = 3;
+  const size_t n = w.d_in, nv = n / 16 * 16, ldw = w.row_stride;
+  // The permuted activations start on a cache line (so do their rows: nv is
+  // a multiple of 16), so no load of them splits across two lines.
+  thread_local std::vector<float> xbuf, outs;
+  xbuf.resize(n_tok * nv + 16);
+  outs.resize(n_tok * kRows);
+  float* xp = xbuf.data() + (16 - reinterpret_cast<uintptr_t>(xbuf.data()) / 4 % 16) % 16;
+  permute_even_odd(x, ldx, n_tok, nv, xp);
+  const auto* w0 = static_cast<const uint16_t*>(w.data);
+  float* out = outs.data();
+  for (size_t r = 0; r < w.n_rows; r += kRows) {
+    const size_t nr = std::min(kRows, w.n_rows - r);
+    const uint16_t* wr = w0 + r * ldw;
+    if (nr == 3) {
+      bf16_row_group<3>(xp, nv, n_tok, nv, wr, ldw, out);
+    } else if (nr == 2) {
+      bf16_row_group<2>(xp, nv, n_tok, nv, wr, ldw, out);
+    } else {
+      bf16_row_group<1>(xp, nv, n_tok, nv, wr, ldw, out);
+    }
+    for (size_t t = 0; t < n_tok; ++t) {
+      for (size_t k = 0; k < nr; ++k) {
+        // The inputs past the last multiple of 16, then the bias.
+        float v = out[t * nr + k];
+        for (size_t i = nv; i < n; ++i) v += x[t * ldx + i] * bf16_to_f32(wr[k * ldw + i]);
+        y[t * ldy + r + k] = bias != nullptr ? v + bias[r + k] : v;
       }
     }
   }
@@ -227,29 +275,13 @@ void matmul_bf16_pairs(const float* x, size_t ldx, size_t n_tok, const DenseMatr
 
 namespace {
 
-// Dense BF16 with FMA (no exact order): one row and two accumulators per
-// token for a single token (decode, bound by memory), row pairs for a few
-// tokens, the float GEMM for many.
-QUARRY_AVX2_FMA void matmul_bf16_fma(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
-                                     const float* bias, float* y, size_t ldy) {
+// Dense BF16 with FMA (no exact order): row triples for up to 15 tokens
+// (one token in decode is bound by memory, several by the FMAs), the float
+// GEMM for more.
+void matmul_bf16_fma(const float* x, size_t ldx, size_t n_tok, const DenseMatrix& w,
+                     const float* bias, float* y, size_t ldy) {
   if (n_tok >= kGemmBf16) return matmul_bf16_gemm(x, ldx, n_tok, w, bias, y, ldy);
-  if (n_tok >= 2) return matmul_bf16_pairs(x, ldx, n_tok, w, bias, y, ldy);
-  const size_t n = w.d_in, nv = n / 16 * 16;
-  for (size_t r = 0; r < w.n_rows; ++r) {
-    const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row_ptr(r));
-    // The next row is prefetched while this one is used (harmless past the end).
-    const char* next = reinterpret_cast<const char*>(w.row_ptr(r + 1));
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    for (size_t i = 0; i < nv; i += 16) {
-      if (i % 32 == 0) _mm_prefetch(next + 2 * i, _MM_HINT_T0);
-      const __m256 w0 = bf16x8(wr + i), w1 = bf16x8(wr + i + 8);
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), w0, a0);
-      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), w1, a1);
-    }
-    float v = hsum(_mm256_add_ps(a0, a1));
-    for (size_t i = nv; i < n; ++i) v += x[i] * bf16_to_f32(wr[i]);
-    y[r] = bias != nullptr ? v + bias[r] : v;
-  }
+  matmul_bf16_rows(x, ldx, n_tok, w, bias, y, ldy);
 }
 
 // Q8 weights: the exact kernel (int8 activations) for few tokens, the float
