@@ -34,6 +34,34 @@ size_t grain(size_t work_per_item) {
 
 }  // namespace
 
+// A row of an expert with m tokens costs m + 1 units: decoding the row's
+// MXFP4 weights costs about as much as one token's products (avx2_fast,
+// bench/README.md). Splitting by cost rather than by rows keeps both threads
+// equally busy when the experts' token counts differ (batched decode: one to
+// four tokens each). Units are assigned to threads in contiguous ranges; a
+// row goes to the thread whose range holds its first unit.
+template <class F>
+void GptOssForward::for_expert_rows(size_t rows, size_t work_per_unit, F&& fn) {
+  const std::vector<size_t>& active = active_;
+  cost_off_.resize(active.size() + 1);
+  cost_off_[0] = 0;
+  for (size_t j = 0; j < active.size(); ++j) {
+    const size_t m = expert_off_[active[j] + 1] - expert_off_[active[j]];
+    cost_off_[j + 1] = cost_off_[j] + rows * (m + 1);
+  }
+  pool_.parallel_for(cost_off_.back(), grain(work_per_unit), [&](size_t b0, size_t e0) {
+    size_t j = std::upper_bound(cost_off_.begin(), cost_off_.end(), b0) - cost_off_.begin() - 1;
+    for (; j < active.size() && cost_off_[j] < e0; ++j) {
+      const size_t e = active[j], base = cost_off_[j];
+      const size_t c = expert_off_[e + 1] - expert_off_[e] + 1;
+      // Rows r with b0 <= base + r c < e0.
+      const size_t r0 = b0 > base ? (b0 - base + c - 1) / c : 0;
+      const size_t r1 = std::min(rows, (e0 - base + c - 1) / c);
+      if (r0 < r1) fn(e, r0, r1);
+    }
+  });
+}
+
 GptOssForward::GptOssForward(const GptOssModel& model, const kernels::Ops& ops, ThreadPool& pool,
                              size_t max_chunk_tokens)
     : c_(model.config()),
@@ -300,36 +328,27 @@ void GptOssForward::moe_block(size_t l, size_t n, const ActivationHook& hook) {
 
   // act = swiglu(u W1g^T + b1g, u W1u^T + b1u), work split over (expert, unit).
   //                                                       gate, up: [n K, I]
-  const size_t rows_per_expert = n * K / std::max<size_t>(1, active.size());
-  pool_.parallel_for(active.size() * I, grain(2 * rows_per_expert * H), [&](size_t b0, size_t e0) {
-    for (size_t i = b0; i < e0;) {
-      const size_t e = active[i / I], r0 = i % I, r1 = std::min(I, r0 + (e0 - i));
-      const ExpertWeights& X = L.experts[e];
-      const size_t off = expert_off_[e], m = expert_off_[e + 1] - off;
-      float* gate = moe_gate_.data() + off * I;
-      float* up = moe_up_.data() + off * I;
-      ops_.moe_matmul_f32_mxfp4w(moe_x_.data() + off * H, H, m, X.gate.rows(r0, r1),
-                                 X.gate_bias + r0, gate + r0, I);
-      ops_.moe_matmul_f32_mxfp4w(moe_x_.data() + off * H, H, m, X.up.rows(r0, r1), X.up_bias + r0,
-                                 up + r0, I);
-      for (size_t j = 0; j < m; ++j) {
-        ops_.swiglu_clamp_f32(gate + j * I + r0, up + j * I + r0, r1 - r0, c_.swiglu_alpha,
-                              c_.swiglu_limit, gate + j * I + r0);
-      }
-      i += r1 - r0;
+  for_expert_rows(I, 2 * H, [&](size_t e, size_t r0, size_t r1) {
+    const ExpertWeights& X = L.experts[e];
+    const size_t off = expert_off_[e], m = expert_off_[e + 1] - off;
+    float* gate = moe_gate_.data() + off * I;
+    float* up = moe_up_.data() + off * I;
+    ops_.moe_matmul_f32_mxfp4w(moe_x_.data() + off * H, H, m, X.gate.rows(r0, r1), X.gate_bias + r0,
+                               gate + r0, I);
+    ops_.moe_matmul_f32_mxfp4w(moe_x_.data() + off * H, H, m, X.up.rows(r0, r1), X.up_bias + r0,
+                               up + r0, I);
+    for (size_t j = 0; j < m; ++j) {
+      ops_.swiglu_clamp_f32(gate + j * I + r0, up + j * I + r0, r1 - r0, c_.swiglu_alpha,
+                            c_.swiglu_limit, gate + j * I + r0);
     }
   });
 
   // y_e = act W2^T + b2 (the bias before the routing weight)  y: [n K, H]
-  pool_.parallel_for(active.size() * H, grain(rows_per_expert * I), [&](size_t b0, size_t e0) {
-    for (size_t i = b0; i < e0;) {
-      const size_t e = active[i / H], r0 = i % H, r1 = std::min(H, r0 + (e0 - i));
-      const ExpertWeights& X = L.experts[e];
-      const size_t off = expert_off_[e], m = expert_off_[e + 1] - off;
-      ops_.moe_matmul_f32_mxfp4w(moe_gate_.data() + off * I, I, m, X.down.rows(r0, r1),
-                                 X.down_bias + r0, moe_y_.data() + off * H + r0, H);
-      i += r1 - r0;
-    }
+  for_expert_rows(H, I, [&](size_t e, size_t r0, size_t r1) {
+    const ExpertWeights& X = L.experts[e];
+    const size_t off = expert_off_[e], m = expert_off_[e + 1] - off;
+    ops_.moe_matmul_f32_mxfp4w(moe_gate_.data() + off * I, I, m, X.down.rows(r0, r1),
+                               X.down_bias + r0, moe_y_.data() + off * H + r0, H);
   });
 
   // moe[t] = sum_s w[t][s] y[row(t, s)], slots in order   tmp: [n, H]

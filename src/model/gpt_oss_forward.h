@@ -93,6 +93,12 @@ class GptOssForward {
   std::vector<size_t> expert_count_;  // [n_expert]
   std::vector<size_t> expert_off_;    // [n_expert + 1]
   std::vector<size_t> active_;        // experts with tokens in this layer
+  std::vector<size_t> cost_off_;      // [active + 1]: cost units before each active expert
+
+  // Calls fn(expert, r0, r1) for the `rows` rows of every active expert,
+  // spread over the pool by cost (expert_rows, gpt_oss_forward.cpp).
+  template <class F>
+  void for_expert_rows(size_t rows, size_t work_per_unit, F&& fn);
 };
 
 }  // namespace quarry::model

@@ -110,24 +110,22 @@ QUARRY_AVX2_FMA void tile(const PairActs& a, size_t n_pairs, const Rows<kHF>& ro
     for (size_t t = 0; t < NT; ++t) acc[k][t] = _mm256_setzero_ps();
   }
   // The weights stream from memory: while this group of rows is computed for
-  // its first token tile, the next group's bytes are prefetched, spread over
-  // the pairs (later token tiles find this group in cache).
+  // its first token tile, the next group's bytes are prefetched, a few cache
+  // lines per pair (later token tiles find this group in cache).
   const Mxfp4Matrix& w = rows.w;
   const char* next = reinterpret_cast<const char*>(w.codes + (r0 + NR) * w.codes_row_stride);
-  const size_t next_rows = w.n_rows - std::min(w.n_rows, r0 + NR);  // what is left
+  const size_t next_rows = t0 == 0 ? w.n_rows - std::min(w.n_rows, r0 + NR) : 0;
   const size_t next_len = std::min(NR, next_rows) * w.codes_row_stride;
+  const size_t lines_per_pair = (next_len + 64 * n_pairs - 1) / (64 * n_pairs);
   const char* next_scales =
       kHF ? reinterpret_cast<const char*>(w.scales + (r0 + NR) * w.scales_row_stride) : nullptr;
+  const size_t scales_len = kHF ? std::min(NR, next_rows) * w.scales_row_stride : 0;
+  size_t pf = 0;  // bytes of the next group prefetched so far
   for (size_t p = 0; p < n_pairs; ++p) {
-    if (t0 == 0 && next_rows > 0) {
-      const size_t end = (p + 1) * next_len / n_pairs;
-      for (size_t at = p * next_len / n_pairs / 64 * 64; at < end; at += 64) {
-        _mm_prefetch(next + at, _MM_HINT_T0);
-      }
-      if (kHF && p * 64 < std::min(NR, next_rows) * w.scales_row_stride) {
-        _mm_prefetch(next_scales + p * 64, _MM_HINT_T0);
-      }
+    for (size_t k = 0; k < lines_per_pair && pf < next_len; ++k, pf += 64) {
+      _mm_prefetch(next + pf, _MM_HINT_T0);
     }
+    if (kHF && p * 64 < scales_len) _mm_prefetch(next_scales + p * 64, _MM_HINT_T0);
     for (size_t k = 0; k < NR; ++k) {
       const __m256i c = rows.codes(r0 + k, p);
       const __m256i wlo = _mm256_shuffle_epi8(lut, _mm256_and_si256(c, mask));
@@ -191,6 +189,12 @@ QUARRY_AVX2_FMA void run(const float* x, size_t ldx, size_t n_tok, const Mxfp4Ma
   if (n_tok == 1) {
     // Decode reads each weight once: 4 rows per pass interleave their chains.
     for (; r + 4 <= n; r += 4) tile<1, 4, kHF>(a, n_pairs, rows, r, 0, bias, y, ldy);
+  } else if (n_tok == 2) {
+    // An expert's share of a batched decode step: still 4 rows per pass, the
+    // tokens in one tile.
+    for (; r + 4 <= n; r += 4) tile<2, 4, kHF>(a, n_pairs, rows, r, 0, bias, y, ldy);
+  } else if (n_tok == 3) {
+    for (; r + 4 <= n; r += 4) tile<3, 4, kHF>(a, n_pairs, rows, r, 0, bias, y, ldy);
   } else {
     // Rows outer, token tiles inner: a row pair's codes stay in L1 while every
     // token tile uses them.
