@@ -63,7 +63,8 @@ std::string Endpoints::key(std::string_view name) {
 Result<Endpoints::Entry> Endpoints::resolve(const std::string& endpoint) {
   auto ep = store_.get_endpoint(endpoint);
   if (!ep.ok()) return make_error(ep.message());
-  auto config = store_.get_endpoint_config(ep->config_name);
+  const std::string config_name = ep->config_name;
+  auto config = store_.get_endpoint_config(config_name);
   if (!config.ok()) return make_error(config.message());
   const auto variants = nlohmann::json::parse(config->production_variants_json, nullptr, false);
   if (!variants.is_array() || variants.empty() || !variants[0].is_object() ||
@@ -74,7 +75,7 @@ Result<Endpoints::Entry> Endpoints::resolve(const std::string& endpoint) {
   if (!model.ok()) return make_error(model.message());
   std::string source = model->hf_model_id;
   if (!source.empty()) {
-    if (auto served = find_served_(source)) return Entry{served, false};
+    if (auto served = find_served_(source)) return Entry{served, false, config_name};
   } else {
     source = model->model_data_url;
     if (source.starts_with("file://")) source = source.substr(7);
@@ -90,7 +91,7 @@ Result<Endpoints::Entry> Endpoints::resolve(const std::string& endpoint) {
   if (!loader_) return make_error("This server cannot load further models.");
   auto loaded = loader_(source);
   if (!loaded.ok()) return loaded.error();
-  return Entry{loaded.value(), true};
+  return Entry{loaded.value(), true, config_name};
 }
 
 void Endpoints::deploy(const std::string& name) {
@@ -103,8 +104,17 @@ void Endpoints::deploy(const std::string& name) {
     Result<Entry> m = resolve(name);
     std::lock_guard inner(mu_);
     if (stopped_ || generation_[key(name)] != gen) return;  // deleted or redeployed meanwhile
-    if (!store_.get_endpoint(name).ok()) return;
+    auto ep = store_.get_endpoint(name);
+    if (!ep.ok()) return;
     auto it = models_.find(key(name));
+    if (!m.ok() && it != models_.end()) {
+      // A failed update: the model that served before keeps serving.
+      (void)store_.roll_back_endpoint(
+          name, it->second.config,
+          "Updating to endpoint configuration \"" + ep->config_name + "\" failed: " + m.message() +
+              " The endpoint was rolled back to \"" + it->second.config + "\".");
+      return;
+    }
     if (it != models_.end()) {
       retire_locked(std::move(it->second));
       models_.erase(it);

@@ -42,7 +42,10 @@ class Endpoints {
   Endpoints& operator=(const Endpoints&) = delete;
 
   // Loads the model of endpoint `name` (now Creating or Updating in the
-  // store) in the background, then records InService or Failed.
+  // store) in the background, then records InService or Failed. An update
+  // is blue/green, as SageMaker's: the old model serves until the new one
+  // is up, and if the new one fails the endpoint stays InService on its old
+  // config with the failure as FailureReason.
   void deploy(const std::string& name);
   // Reloads what the store says should be serving (after a restart).
   void restore();
@@ -61,6 +64,7 @@ class Endpoints {
   struct Entry {
     std::shared_ptr<ServedModel> model;
     bool owned = false;  // loaded here (not a model the server already serves)
+    std::string config;  // the endpoint config it was deployed from
   };
   Result<Entry> resolve(const std::string& endpoint);
   static std::string key(std::string_view name);

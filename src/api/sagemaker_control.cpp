@@ -93,7 +93,8 @@ Json endpoint_json(store::Store& st, const store::Endpoint& e) {
   }
   j["ProductionVariants"] = std::move(variants);
   j["EndpointStatus"] = std::string(store::to_string(e.status));
-  if (e.status == store::EndpointStatus::kFailed) j["FailureReason"] = e.failure_reason;
+  // Failed, or InService after an update that failed and was rolled back.
+  if (!e.failure_reason.empty()) j["FailureReason"] = e.failure_reason;
   j["CreationTime"] = time_json(e.created_at);
   j["LastModifiedTime"] = time_json(e.last_modified_at);
   return j;

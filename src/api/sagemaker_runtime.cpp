@@ -108,8 +108,11 @@ void handle_sagemaker_invoke(Service& svc, const http::Request& r, const std::st
     return fail(AwsError{400, "ValidationError",
                          "Endpoint " + endpoint + " of account " + account + " not found."});
   }
+  // While an update loads the new model, the old one keeps serving.
   std::shared_ptr<ServedModel> served = eps->model(endpoint);
-  if (ep->status != store::EndpointStatus::kInService || !served) {
+  const bool serving = ep->status == store::EndpointStatus::kInService ||
+                       ep->status == store::EndpointStatus::kUpdating;
+  if (!serving || !served) {
     return fail(AwsError{400, "ValidationError",
                          "Endpoint " + endpoint + " is not in service (status " +
                              std::string(store::to_string(ep->status)) + ")."});

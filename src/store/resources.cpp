@@ -429,6 +429,26 @@ StoreResult<Endpoint> Store::update_endpoint_config(std::string_view name,
   return e;
 }
 
+StoreResult<Endpoint> Store::roll_back_endpoint(std::string_view name, std::string_view config_name,
+                                                std::string_view failure_reason) {
+  detail::StoreState& impl = *impl_;
+  std::lock_guard lock(impl.mu);
+  if (auto st = check_name(kEndpointKind, name); !st) return st.error();
+  Txn txn(impl.db);
+  if (auto st = txn.begin(); !st) return st.error();
+  Stmt s(impl.db,
+         "UPDATE endpoints SET config_name = ?, status = 'InService', failure_reason = ?, "
+         "last_modified_at = ? WHERE name = ?",
+         "rolling back endpoint");
+  s.bind(config_name).bind(failure_reason).bind(impl.now()).bind(name);
+  if (auto st = s.run(); !st) return st.error();
+  if (sqlite3_changes(impl.db) == 0) return not_found(impl, kEndpointKind, name);
+  auto e = get_row<Endpoint>(impl, kEndpointKind, name, read_endpoint);
+  if (!e) return e;
+  if (auto st = txn.commit(); !st) return st.error();
+  return e;
+}
+
 StoreResult<RepairResult> Store::repair_after_restart() {
   detail::StoreState& impl = *impl_;
   std::lock_guard lock(impl.mu);
@@ -447,7 +467,7 @@ StoreResult<RepairResult> Store::repair_after_restart() {
   }
   {
     Stmt s(impl.db,
-           "UPDATE endpoints SET status = 'Creating', last_modified_at = ? "
+           "UPDATE endpoints SET status = 'Creating', failure_reason = NULL, last_modified_at = ? "
            "WHERE status = 'InService'",
            "marking endpoints to reload");
     s.bind(impl.now());

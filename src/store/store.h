@@ -103,6 +103,11 @@ class Store {
   // Failed endpoints can be updated; otherwise kInvalidState with AWS's
   // `Cannot update in-progress endpoint "<arn>".`
   StoreResult<Endpoint> update_endpoint_config(std::string_view name, std::string_view config_name);
+  // A failed UpdateEndpoint of an endpoint that was serving: back to the
+  // config it serves (`config_name`), InService, the update's failure kept as
+  // FailureReason (SageMaker's blue/green update loses no availability).
+  StoreResult<Endpoint> roll_back_endpoint(std::string_view name, std::string_view config_name,
+                                           std::string_view failure_reason);
 
   // Crash repair, to call once at server start before serving requests.
   // After a restart no model is loaded, whatever the database says, so:

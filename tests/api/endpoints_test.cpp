@@ -185,5 +185,52 @@ TEST_F(EndpointsLifetime, ShutdownCancelsWhatIsInFlightAndFreesOffTheEngineThrea
   EXPECT_EQ(eps_->model("ep"), nullptr);
 }
 
+// UpdateEndpoint is blue/green, as SageMaker's: a new config whose model
+// cannot load leaves the endpoint InService on the model and config that
+// served before, with the failure as its reason; an endpoint that had no
+// model (Failed) stays Failed.
+TEST_F(EndpointsLifetime, AFailedUpdateRollsBackToTheModelThatServed) {
+  store::Model bad;
+  bad.name = "bad";
+  bad.model_data_url = "file:///nonexistent/model";
+  ASSERT_TRUE(st_->create_model(bad).ok());
+  store::EndpointConfig c2;
+  c2.name = "c2";
+  c2.production_variants_json = R"([{"VariantName":"AllTraffic","ModelName":"bad"}])";
+  const std::string names[] = {"bad"};
+  ASSERT_TRUE(st_->create_endpoint_config(c2, names).ok());
+
+  eps_->deploy("ep");
+  ASSERT_TRUE(eventually([&] { return eps_->model("ep") != nullptr; }));
+  const std::shared_ptr<ServedModel> before = eps_->model("ep");
+  ASSERT_TRUE(st_->update_endpoint_config("ep", "c2").ok());
+  EXPECT_EQ(eps_->model("ep"), before);  // serves while Updating
+  eps_->deploy("ep");
+  ASSERT_TRUE(eventually(
+      [&] { return st_->get_endpoint("ep")->status != store::EndpointStatus::kUpdating; }));
+  const auto ep = st_->get_endpoint("ep");
+  EXPECT_EQ(ep->status, store::EndpointStatus::kInService);
+  EXPECT_EQ(ep->config_name, "c");
+  EXPECT_NE(ep->failure_reason.find("Updating to endpoint configuration \"c2\" failed: "),
+            std::string::npos)
+      << ep->failure_reason;
+  EXPECT_NE(ep->failure_reason.find("/nonexistent/model"), std::string::npos);
+  EXPECT_NE(ep->failure_reason.find("rolled back to \"c\""), std::string::npos);
+  EXPECT_EQ(eps_->model("ep"), before);
+  EXPECT_EQ(loads_, 1u);
+
+  // No model to fall back on: Failed.
+  ASSERT_TRUE(st_->create_endpoint("ep2", "c2").ok());
+  eps_->deploy("ep2");
+  ASSERT_TRUE(eventually(
+      [&] { return st_->get_endpoint("ep2")->status == store::EndpointStatus::kFailed; }));
+  ASSERT_TRUE(st_->update_endpoint_config("ep2", "c2").ok());
+  eps_->deploy("ep2");
+  ASSERT_TRUE(eventually(
+      [&] { return st_->get_endpoint("ep2")->status != store::EndpointStatus::kUpdating; }));
+  EXPECT_EQ(st_->get_endpoint("ep2")->status, store::EndpointStatus::kFailed);
+  EXPECT_EQ(eps_->model("ep2"), nullptr);
+}
+
 }  // namespace
 }  // namespace quarry::api

@@ -199,6 +199,22 @@ test('sagemaker: deploy by served name and by path, invoke, stream, failures, cl
   assert.match(broken.FailureReason, /nonexistent/);
   await assert.rejects(rt.send(new smr.InvokeEndpointCommand({ EndpointName: 'broken', ContentType: 'application/json', Body: '{}' })),
     (e) => e.name === 'ValidationError');
+
+  // An update to a config that cannot load rolls back (blue/green): still
+  // InService on the old config, the failure as FailureReason, still serving.
+  await c.send(new sm.UpdateEndpointCommand({ EndpointName: 'by-path', EndpointConfigName: 'broken-config' }));
+  let rolled;
+  for (let i = 0; i < 300; i++) {
+    rolled = await c.send(new sm.DescribeEndpointCommand({ EndpointName: 'by-path' }));
+    if (rolled.EndpointStatus !== 'Updating') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(rolled.EndpointStatus, 'InService');
+  assert.equal(rolled.EndpointConfigName, 'by-path-config');
+  assert.match(rolled.FailureReason, /^Updating to endpoint configuration "broken-config" failed: .*nonexistent.* The endpoint was rolled back to "by-path-config"\.$/);
+  const still = await rt.send(new smr.InvokeEndpointCommand({ EndpointName: 'by-path', ContentType: 'application/json',
+    Body: JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4 }) }));
+  assert.equal(JSON.parse(new TextDecoder().decode(still.Body)).object, 'chat.completion');
   await assert.rejects(c.send(new sm.DescribeEndpointCommand({ EndpointName: 'missing' })),
     (e) => e.name === 'ValidationException' && /Could not find endpoint/.test(e.message));
   await assert.rejects(c.send(new sm.CreateModelCommand({ ModelName: 'bad_name!', PrimaryContainer: {} })),

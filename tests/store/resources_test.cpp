@@ -213,6 +213,18 @@ TEST_F(ResourcesTest, UpdateEndpointConfig) {
   auto retried = store_.update_endpoint_config("ep", "cfg-a");
   ASSERT_TRUE(retried.ok());
   EXPECT_EQ(retried->failure_reason, "");
+
+  // An update that failed while the old config served: back to it, InService,
+  // the failure kept; a restart reloads it without the stale reason.
+  auto back = store_.roll_back_endpoint("ep", "cfg-b", "cfg-a failed");
+  ASSERT_TRUE(back.ok()) << back.message();
+  EXPECT_EQ(back->config_name, "cfg-b");
+  EXPECT_EQ(back->status, EndpointStatus::kInService);
+  EXPECT_EQ(back->failure_reason, "cfg-a failed");
+  EXPECT_EQ(store_.roll_back_endpoint("nope", "cfg-b", "x").code(), StoreErrc::kNotFound);
+  ASSERT_TRUE(store_.repair_after_restart().ok());
+  EXPECT_EQ(store_.get_endpoint("ep")->status, EndpointStatus::kCreating);
+  EXPECT_EQ(store_.get_endpoint("ep")->failure_reason, "");
 }
 
 TEST_F(ResourcesTest, ListEndpointsFiltersSortsAndPages) {
