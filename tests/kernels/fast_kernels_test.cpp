@@ -44,9 +44,11 @@ const Shape kShapes[] = {{1, 2880, 9},   {1, 96, 4},  {2, 64, 5},    {3, 128, 3}
                          {16, 2880, 33}, {64, 96, 7}, {77, 288, 13}, {29, 64, 8}};
 
 TEST_P(FastKernels, Mxfp4WithinTheInt8ActivationBound) {
-  // Plus 2 and 3 tokens over more than one group of 4 rows and a tail.
+  // Plus 2, 3, 7 and 10 tokens (packed tiles of 4 and 2 tokens, plain ones
+  // of 3, after a first tile or not) over more than one group of 4 rows and a
+  // tail.
   std::vector<Shape> shapes(std::begin(kShapes), std::end(kShapes));
-  shapes.insert(shapes.end(), {{3, 64, 9}, {2, 96, 10}});
+  shapes.insert(shapes.end(), {{3, 64, 9}, {2, 96, 10}, {7, 64, 4}, {10, 64, 6}});
   for (const Shape& s : shapes) {
     const size_t G = s.d_in / 32, ldx = s.d_in + 5, ldy = s.n_rows + 1;
     const auto x = random_floats(s.n_tok * ldx, 31);
