@@ -26,14 +26,14 @@ void Endpoints::shutdown() {
   }
   // Cancel what is in flight and stop them: retirements (which drain) end now.
   for (const auto& m : owned) m->engine->shutdown(/*drain=*/false);
-  std::vector<std::thread> threads;
+  std::vector<Worker> threads;
   std::map<std::string, Entry> models;
   std::vector<std::shared_ptr<ServedModel>> retiring;
   {
     std::lock_guard lock(mu_);
     threads.swap(threads_);
   }
-  for (std::thread& t : threads) t.join();
+  for (Worker& w : threads) w.thread.join();
   {
     std::lock_guard lock(mu_);
     models.swap(models_);
@@ -46,12 +46,34 @@ void Endpoints::retire_locked(Entry e) {
   if (!e.model || !e.owned) return;  // a model the server serves anyway
   retiring_.push_back(e.model);
   if (stopped_) return;  // shutdown() stops it
-  threads_.emplace_back([this, m = std::move(e.model)] {
+  start_locked([this, m = std::move(e.model)] {
     m->engine->shutdown(/*drain=*/true);
     std::lock_guard lock(mu_);
     std::erase(retiring_, m);
     // `m`, now the last reference, is freed on this thread (its engine is stopped).
   });
+}
+
+void Endpoints::start_locked(std::function<void()> fn) {
+  std::erase_if(threads_, [](Worker& w) {
+    if (!w.done->load(std::memory_order_acquire)) return false;
+    // Its work has returned and it takes no lock from here on: at most its
+    // callable (say a model it freed) is still being destroyed.
+    w.thread.join();
+    return true;
+  });
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::thread t([fn = std::move(fn), done]() mutable {
+    fn();
+    fn = nullptr;  // what it holds goes here, before `done`
+    done->store(true, std::memory_order_release);
+  });
+  threads_.push_back(Worker{std::move(t), std::move(done)});
+}
+
+size_t Endpoints::threads_held() const {
+  std::lock_guard lock(mu_);
+  return threads_.size();
 }
 
 std::string Endpoints::key(std::string_view name) {
@@ -98,7 +120,7 @@ void Endpoints::deploy(const std::string& name) {
   std::lock_guard lock(mu_);
   if (stopped_) return;
   const uint64_t gen = ++generation_[key(name)];
-  threads_.emplace_back([this, name, gen] {
+  start_locked([this, name, gen] {
     // A model loaded here but not published has served nothing: it is freed
     // on this thread (after `inner` is released).
     Result<Entry> m = resolve(name);

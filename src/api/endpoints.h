@@ -15,6 +15,7 @@
 // every engine it owns before the rest of the server goes away.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -59,6 +60,9 @@ class Endpoints {
   void shutdown();
 
   store::Store& store() { return store_; }
+  // Load and retirement threads not yet joined (finished ones are joined
+  // when the next one starts).
+  size_t threads_held() const;
 
  private:
   struct Entry {
@@ -78,8 +82,15 @@ class Endpoints {
   std::map<std::string, Entry> models_;                 // by lower-case name
   std::map<std::string, uint64_t> generation_;          // deploys per endpoint: late loads lose
   std::vector<std::shared_ptr<ServedModel>> retiring_;  // owned, engines stopping
-  std::vector<std::thread> threads_;                    // loads and retirements
-  bool stopped_ = false;                                // shutdown() began: no new threads
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;  // set when its work has returned
+  };
+  // Called with mu_ held: runs fn on a new thread, first joining the threads
+  // that have finished (a long-running server keeps no idle handles).
+  void start_locked(std::function<void()> fn);
+  std::vector<Worker> threads_;  // loads and retirements
+  bool stopped_ = false;         // shutdown() began: no new threads
 };
 
 }  // namespace quarry::api

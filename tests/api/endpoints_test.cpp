@@ -232,5 +232,29 @@ TEST_F(EndpointsLifetime, AFailedUpdateRollsBackToTheModelThatServed) {
   EXPECT_EQ(eps_->model("ep2"), nullptr);
 }
 
+// A long-running server that deploys and deletes endpoints keeps no handle
+// of a load or retirement thread that has finished.
+TEST_F(EndpointsLifetime, FinishedThreadsAreJoined) {
+  store::Model bad;
+  bad.name = "bad";
+  bad.model_data_url = "file:///nonexistent/model";
+  ASSERT_TRUE(st_->create_model(bad).ok());
+  store::EndpointConfig c2;
+  c2.name = "c2";
+  c2.production_variants_json = R"([{"VariantName":"AllTraffic","ModelName":"bad"}])";
+  const std::string names[] = {"bad"};
+  ASSERT_TRUE(st_->create_endpoint_config(c2, names).ok());
+  ASSERT_TRUE(st_->create_endpoint("ep2", "c2").ok());
+  for (int i = 0; i < 20; ++i) {
+    if (i > 0) {
+      ASSERT_TRUE(st_->update_endpoint_config("ep2", "c2").ok());
+    }
+    eps_->deploy("ep2");
+    ASSERT_TRUE(eventually(
+        [&] { return st_->get_endpoint("ep2")->status == store::EndpointStatus::kFailed; }));
+  }
+  EXPECT_LE(eps_->threads_held(), 2u);
+}
+
 }  // namespace
 }  // namespace quarry::api
