@@ -377,28 +377,42 @@ StoreStatus Store::delete_endpoint(std::string_view name) {
   return delete_row(*impl_, kEndpointKind, name);
 }
 
-StoreResult<Endpoint> Store::set_endpoint_status(std::string_view name, EndpointStatus status,
-                                                 std::string_view failure_reason) {
-  detail::StoreState& impl = *impl_;
-  std::lock_guard lock(impl.mu);
+namespace {
+
+// One UPDATE of an existing endpoint's row (`sql` binds its values through
+// `bind`, then the name), returning the row as written.
+template <class Bind>
+StoreResult<Endpoint> update_endpoint_row(detail::StoreState& impl, std::string_view name,
+                                          const char* sql, const char* what, Bind bind) {
   if (auto st = check_name(kEndpointKind, name); !st) return st.error();
-  std::string reason;
-  if (status == EndpointStatus::kFailed) {
-    reason = failure_reason.empty() ? "Unknown failure." : std::string(failure_reason);
-  }
   Txn txn(impl.db);
   if (auto st = txn.begin(); !st) return st.error();
-  Stmt s(impl.db,
-         "UPDATE endpoints SET status = ?, failure_reason = ?, last_modified_at = ? "
-         "WHERE name = ?",
-         "updating endpoint status");
-  s.bind(to_string(status)).bind_or_null(reason).bind(impl.now()).bind(name);
+  Stmt s(impl.db, sql, what);
+  bind(s);
+  s.bind(name);
   if (auto st = s.run(); !st) return st.error();
   if (sqlite3_changes(impl.db) == 0) return not_found(impl, kEndpointKind, name);
   auto e = get_row<Endpoint>(impl, kEndpointKind, name, read_endpoint);
   if (!e) return e;
   if (auto st = txn.commit(); !st) return st.error();
   return e;
+}
+
+}  // namespace
+
+StoreResult<Endpoint> Store::set_endpoint_status(std::string_view name, EndpointStatus status,
+                                                 std::string_view failure_reason) {
+  detail::StoreState& impl = *impl_;
+  std::lock_guard lock(impl.mu);
+  std::string reason;
+  if (status == EndpointStatus::kFailed) {
+    reason = failure_reason.empty() ? "Unknown failure." : std::string(failure_reason);
+  }
+  return update_endpoint_row(
+      impl, name,
+      "UPDATE endpoints SET status = ?, failure_reason = ?, last_modified_at = ? WHERE name = ?",
+      "updating endpoint status",
+      [&](Stmt& s) { s.bind(to_string(status)).bind_or_null(reason).bind(impl.now()); });
 }
 
 StoreResult<Endpoint> Store::update_endpoint_config(std::string_view name,
@@ -433,20 +447,12 @@ StoreResult<Endpoint> Store::roll_back_endpoint(std::string_view name, std::stri
                                                 std::string_view failure_reason) {
   detail::StoreState& impl = *impl_;
   std::lock_guard lock(impl.mu);
-  if (auto st = check_name(kEndpointKind, name); !st) return st.error();
-  Txn txn(impl.db);
-  if (auto st = txn.begin(); !st) return st.error();
-  Stmt s(impl.db,
-         "UPDATE endpoints SET config_name = ?, status = 'InService', failure_reason = ?, "
-         "last_modified_at = ? WHERE name = ?",
-         "rolling back endpoint");
-  s.bind(config_name).bind(failure_reason).bind(impl.now()).bind(name);
-  if (auto st = s.run(); !st) return st.error();
-  if (sqlite3_changes(impl.db) == 0) return not_found(impl, kEndpointKind, name);
-  auto e = get_row<Endpoint>(impl, kEndpointKind, name, read_endpoint);
-  if (!e) return e;
-  if (auto st = txn.commit(); !st) return st.error();
-  return e;
+  return update_endpoint_row(
+      impl, name,
+      "UPDATE endpoints SET config_name = ?, status = 'InService', failure_reason = ?, "
+      "last_modified_at = ? WHERE name = ?",
+      "rolling back endpoint",
+      [&](Stmt& s) { s.bind(config_name).bind(failure_reason).bind(impl.now()); });
 }
 
 StoreResult<RepairResult> Store::repair_after_restart() {

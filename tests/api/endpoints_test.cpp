@@ -108,6 +108,16 @@ class EndpointsLifetime : public ::testing::Test {
     const std::string names[] = {"m"};
     ASSERT_TRUE(st_->create_endpoint_config(c, names).ok());
     ASSERT_TRUE(st_->create_endpoint("ep", "c").ok());
+    // "c2" names a model whose path does not exist: its loads fail.
+    store::Model bad;
+    bad.name = "bad";
+    bad.model_data_url = "file:///nonexistent/model";
+    ASSERT_TRUE(st_->create_model(bad).ok());
+    store::EndpointConfig c2;
+    c2.name = "c2";
+    c2.production_variants_json = R"([{"VariantName":"AllTraffic","ModelName":"bad"}])";
+    const std::string bad_names[] = {"bad"};
+    ASSERT_TRUE(st_->create_endpoint_config(c2, bad_names).ok());
     eps_ = std::make_unique<Endpoints>(
         *st_,
         [this](const std::string&) -> Result<std::shared_ptr<ServedModel>> {
@@ -190,16 +200,6 @@ TEST_F(EndpointsLifetime, ShutdownCancelsWhatIsInFlightAndFreesOffTheEngineThrea
 // served before, with the failure as its reason; an endpoint that had no
 // model (Failed) stays Failed.
 TEST_F(EndpointsLifetime, AFailedUpdateRollsBackToTheModelThatServed) {
-  store::Model bad;
-  bad.name = "bad";
-  bad.model_data_url = "file:///nonexistent/model";
-  ASSERT_TRUE(st_->create_model(bad).ok());
-  store::EndpointConfig c2;
-  c2.name = "c2";
-  c2.production_variants_json = R"([{"VariantName":"AllTraffic","ModelName":"bad"}])";
-  const std::string names[] = {"bad"};
-  ASSERT_TRUE(st_->create_endpoint_config(c2, names).ok());
-
   eps_->deploy("ep");
   ASSERT_TRUE(eventually([&] { return eps_->model("ep") != nullptr; }));
   const std::shared_ptr<ServedModel> before = eps_->model("ep");
@@ -235,15 +235,6 @@ TEST_F(EndpointsLifetime, AFailedUpdateRollsBackToTheModelThatServed) {
 // A long-running server that deploys and deletes endpoints keeps no handle
 // of a load or retirement thread that has finished.
 TEST_F(EndpointsLifetime, FinishedThreadsAreJoined) {
-  store::Model bad;
-  bad.name = "bad";
-  bad.model_data_url = "file:///nonexistent/model";
-  ASSERT_TRUE(st_->create_model(bad).ok());
-  store::EndpointConfig c2;
-  c2.name = "c2";
-  c2.production_variants_json = R"([{"VariantName":"AllTraffic","ModelName":"bad"}])";
-  const std::string names[] = {"bad"};
-  ASSERT_TRUE(st_->create_endpoint_config(c2, names).ok());
   ASSERT_TRUE(st_->create_endpoint("ep2", "c2").ok());
   for (int i = 0; i < 20; ++i) {
     if (i > 0) {
