@@ -24,6 +24,17 @@ uint64_t page_size() {
   return size;
 }
 
+Status advise_range(const void* data, uint64_t length, int advice, const char* what) {
+  if (data == nullptr || length == 0) return Status::Ok();
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t start = begin - begin % page_size();
+  if (::madvise(reinterpret_cast<void*>(start), static_cast<size_t>(begin + length - start),
+                advice) != 0) {
+    return make_error(std::string(what) + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<MappedFile> MappedFile::open(const std::string& path) {
@@ -104,20 +115,32 @@ Status MappedFile::advise_willneed(uint64_t offset, uint64_t length) const {
 
 Status MappedFile::populate(uint64_t offset, uint64_t length) const {
   if (data_ == nullptr || offset >= size_) return Status::Ok();
+  const uint64_t n = length > size_ - offset ? size_ - offset : length;
+  if (Status st = populate_range(data_ + offset, n); !st.ok()) {
+    return make_error(path_ + ": " + st.message());
+  }
+  return Status::Ok();
+}
+
+Status willneed_range(const void* data, uint64_t length) {
+  return advise_range(data, length, MADV_WILLNEED, "madvise(MADV_WILLNEED)");
+}
+
+Status populate_range(const void* data, uint64_t length) {
+  if (data == nullptr || length == 0) return Status::Ok();
 #if defined(__linux__)
 #ifndef MADV_POPULATE_READ
   constexpr int MADV_POPULATE_READ = 22;  // Linux 5.14 uapi value; older headers lack it
 #endif
-  if (advise(MADV_POPULATE_READ, "madvise(MADV_POPULATE_READ)", offset, length).ok()) {
+  if (advise_range(data, length, MADV_POPULATE_READ, "madvise(MADV_POPULATE_READ)").ok()) {
     return Status::Ok();
   }
   // EINVAL on kernels before 5.14: fall back below.
 #endif
-  Status st = advise_willneed(offset, length);
-  if (!st.ok()) return st;
-  const uint64_t end = length > size_ - offset ? size_ : offset + length;
-  volatile uint8_t sink = 0;
-  for (uint64_t p = offset; p < end; p += page_size()) sink = sink + data_[p];
+  if (Status st = willneed_range(data, length); !st.ok()) return st;
+  const auto* bytes = static_cast<const volatile uint8_t*>(data);
+  uint8_t sink = 0;
+  for (uint64_t p = 0; p < length; p += page_size()) sink = sink + bytes[p];
   (void)sink;
   return Status::Ok();
 }

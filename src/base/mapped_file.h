@@ -48,4 +48,11 @@ class MappedFile {
   std::string path_;
 };
 
+// The same for bytes anywhere inside a mapping (say one tensor of a mapped
+// file): [data, data + length), the start rounded down to a page.
+// willneed_range starts reading the pages in the background and returns;
+// populate_range faults them in before it returns.
+Status willneed_range(const void* data, uint64_t length);
+Status populate_range(const void* data, uint64_t length);
+
 }  // namespace quarry

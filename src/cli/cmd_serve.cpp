@@ -181,6 +181,9 @@ Result<std::shared_ptr<api::ServedModel>> load_served(const std::string& path, c
   if (a.weights_int8) {
     if (auto q = owner->model->quantize_dense_q8(pool); !q.ok()) return q.error();
   }
+  // Start reading the weights now rather than page by page inside the first
+  // requests (advice only: a failure changes nothing but that).
+  (void)owner->model->bring_in(model::GptOssModel::Residency::kBackground);
   engine::EngineOptions eo;
   eo.max_batch_tokens = a.max_batch_tokens;
   eo.max_running = a.max_running;

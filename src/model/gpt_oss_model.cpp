@@ -1,7 +1,9 @@
 #include "model/gpt_oss_model.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "base/mapped_file.h"
 #include "formats/gguf.h"
 #include "formats/model_files.h"
 #include "formats/mxfp4.h"
@@ -17,6 +19,19 @@ Result<std::unique_ptr<GptOssModel>> GptOssModel::create(
   m->source_ = std::move(source);
   m->weights_ = std::move(weights.value());
   return m;
+}
+
+Status GptOssModel::bring_in(Residency how) const {
+  for (const std::string& name : source_->names()) {
+    const formats::TensorInfo* t = source_->find(name);
+    if (t == nullptr || std::find(dropped_.begin(), dropped_.end(), t->data) != dropped_.end()) {
+      continue;
+    }
+    const Status st = how == Residency::kNow ? populate_range(t->data, t->nbytes)
+                                             : willneed_range(t->data, t->nbytes);
+    if (!st.ok()) return make_error(t->file + ": tensor " + name + ": " + st.message());
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<GptOssModel>> load_model(const std::string& path) {

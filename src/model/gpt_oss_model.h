@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "base/thread_pool.h"
@@ -32,12 +33,22 @@ class GptOssModel {
   Result<uint64_t> quantize_dense_q8(ThreadPool& pool);
   bool dense_q8() const { return dense_q8_; }
 
+  // Brings the mapped weights into memory. kBackground asks the kernel to
+  // start reading them (MADV_WILLNEED) and returns at once, so that a
+  // server's first requests do not wait on the disk page by page; kNow faults
+  // every page in before it returns (quarry bench: its runs then time
+  // decoding, not first touches of experts the warm-up did not route to).
+  // The mapped pages that quantize_dense_q8 dropped stay out.
+  enum class Residency { kBackground, kNow };
+  Status bring_in(Residency how) const;
+
  private:
   GptOssModel() = default;
   GptOssConfig config_;
   std::unique_ptr<formats::TensorSource> source_;
   std::unique_ptr<GptOssWeights> weights_;
   bool dense_q8_ = false;
+  std::vector<const void*> dropped_;  // tensors whose pages quantize_dense_q8 dropped
 };
 
 // A directory -> Hugging Face checkpoint (config.json, generation_config.json,

@@ -59,7 +59,10 @@ Result<uint64_t> GptOssModel::quantize_dense_q8(ThreadPool& pool) {
     const uint64_t after = src.n_rows * (src.d_in + nb * sizeof(float));
     saved += before > after ? before - after : 0;
     // The embedding may share the lm_head's tensor (tied weights): keep its pages.
-    if (src.data != w.embed.data) drop_pages(src);
+    if (src.data != w.embed.data) {
+      drop_pages(src);
+      dropped_.push_back(src.data);
+    }
     m->data = codes.get();
     m->type = ElemType::kQ8;
     m->row_stride = src.d_in;

@@ -1,6 +1,7 @@
 #include "base/mapped_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -43,6 +44,28 @@ TEST_F(MappedFileTest, MapsTheBytes) {
   EXPECT_TRUE(f->populate().ok());
   EXPECT_TRUE(f->populate(5000, 10).ok());
   EXPECT_TRUE(f->advise_willneed(1u << 30).ok());  // past the end: nothing to do
+}
+
+TEST_F(MappedFileTest, RangesInsideAMapping) {
+  const std::string path = write("r.bin", std::string(5 * 4096, 'x'));
+  auto f = MappedFile::open(path);
+  ASSERT_TRUE(f.ok()) << f.message();
+  // An unaligned start is rounded down to its page.
+  EXPECT_TRUE(willneed_range(f->data() + 4097, 3 * 4096).ok());
+  EXPECT_TRUE(populate_range(f->data() + 100, 4096).ok());
+  EXPECT_TRUE(populate_range(f->data(), 0).ok());
+  EXPECT_TRUE(populate_range(nullptr, 10).ok());
+}
+
+TEST_F(MappedFileTest, RangeAdviceOnUnmappedMemoryFailsClearly) {
+  // A page-aligned address with nothing mapped: the page just past a
+  // one-page mapping that was unmapped again.
+  void* p = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  ASSERT_EQ(::munmap(p, 4096), 0);
+  const Status st = willneed_range(p, 4096);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("madvise(MADV_WILLNEED)"), std::string::npos) << st.message();
 }
 
 TEST_F(MappedFileTest, EmptyFileIsAnEmptySpan) {

@@ -40,6 +40,8 @@ TEST(BenchCli, JsonHasEveryMeasurement) {
     ASSERT_TRUE(j[key].is_number()) << key << ": " << j.dump();
     EXPECT_GT(j[key].get<double>(), 0.0) << key;
   }
+  ASSERT_TRUE(j["fault_in_seconds"].is_number()) << j.dump();
+  EXPECT_GE(j["fault_in_seconds"].get<double>(), 0.0);
   for (const char* key : {"pp_tps_sd", "tg_tps_sd"}) {
     ASSERT_TRUE(j[key].is_number()) << key;
     EXPECT_GE(j[key].get<double>(), 0.0) << key;

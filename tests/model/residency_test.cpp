@@ -1,0 +1,76 @@
+// GptOssModel::bring_in: every mapped weight page is in memory and mapped
+// after kNow, except the BF16 pages that --weights-int8 dropped. Whether a
+// page of this process is mapped comes from /proc/self/pagemap (bit 63).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+
+#include "model/gpt_oss_model.h"
+
+namespace quarry::model {
+namespace {
+
+const std::string kTinyA = std::string(QUARRY_TEST_DATA) + "/gpt-oss-tiny/tiny-a";
+
+class PageMap {
+ public:
+  PageMap() : fd_(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) {}
+  ~PageMap() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool usable() const { return fd_ >= 0; }
+  // Pages wholly inside [p, p + n) that are mapped now, and how many there are.
+  std::pair<size_t, size_t> mapped(const void* p, size_t n) const {
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<uintptr_t>(p);
+    size_t present = 0, total = 0;
+    for (uintptr_t a = (begin + page - 1) / page * page; a + page <= begin + n; a += page) {
+      uint64_t entry = 0;
+      if (::pread(fd_, &entry, sizeof entry, static_cast<off_t>(a / page * 8)) == 8) {
+        present += entry >> 63;
+      }
+      ++total;
+    }
+    return {present, total};
+  }
+
+ private:
+  int fd_;
+};
+
+TEST(ModelResidency, BringInMapsEveryWeightButTheDroppedOnes) {
+  PageMap pages;
+  if (!pages.usable()) GTEST_SKIP() << "/proc/self/pagemap cannot be read here";
+  auto m = load_model(kTinyA);
+  ASSERT_TRUE(m.ok()) << m.message();
+  const formats::TensorInfo* lm_head = (*m)->source().find("lm_head.weight");
+  const formats::TensorInfo* experts =
+      (*m)->source().find("model.layers.1.mlp.experts.gate_up_proj_blocks");
+  ASSERT_NE(lm_head, nullptr);
+  ASSERT_NE(experts, nullptr);
+
+  ASSERT_TRUE((*m)->bring_in(GptOssModel::Residency::kBackground).ok());
+  ASSERT_TRUE((*m)->bring_in(GptOssModel::Residency::kNow).ok());
+  for (const formats::TensorInfo* t : {lm_head, experts}) {
+    const auto [present, total] = pages.mapped(t->data, t->nbytes);
+    EXPECT_GT(total, 4u) << t->name;
+    EXPECT_EQ(present, total) << t->name;
+  }
+
+  // --weights-int8 drops the lm_head's mapped pages; bringing the weights in
+  // again leaves them out (they would only double what the model holds).
+  ThreadPool pool(1);
+  ASSERT_TRUE((*m)->quantize_dense_q8(pool).ok());
+  EXPECT_EQ(pages.mapped(lm_head->data, lm_head->nbytes).first, 0u);
+  ASSERT_TRUE((*m)->bring_in(GptOssModel::Residency::kNow).ok());
+  EXPECT_EQ(pages.mapped(lm_head->data, lm_head->nbytes).first, 0u);
+  const auto [present, total] = pages.mapped(experts->data, experts->nbytes);
+  EXPECT_EQ(present, total);
+}
+
+}  // namespace
+}  // namespace quarry::model
