@@ -425,8 +425,8 @@ void run_bench(const BenchArgs& a) {
     std::cerr << "quarry bench: weights faulted in " << fmt("%.2f s", r.fault_in_seconds) << "\n";
   }
   {
-    // The first forward call faults the mapped weights in (from disk, or at
-    // least into the page tables); llama-bench warms up for the same reason.
+    // The first forward call grows the forward's and the kernels' scratch
+    // buffers to size; llama-bench warms up too.
     std::vector<int32_t> w(std::min(kWarmupTokens, c.max_position));
     for (int32_t& id : w) id = ids.next(c.n_vocab);
     r.warmup_seconds = time_prompt(fwd, w);
