@@ -96,7 +96,7 @@ class GptOssForward {
   std::vector<size_t> cost_off_;      // [active + 1]: cost units before each active expert
 
   // Calls fn(expert, r0, r1) for the `rows` rows of every active expert,
-  // spread over the pool by cost (expert_rows, gpt_oss_forward.cpp).
+  // spread over the pool by cost (see its definition in gpt_oss_forward.cpp).
   template <class F>
   void for_expert_rows(size_t rows, size_t work_per_unit, F&& fn);
 };

@@ -98,32 +98,29 @@ class EndpointsLifetime : public ::testing::Test {
     auto s = store::Store::open_memory();
     ASSERT_TRUE(s.ok()) << s.message();
     st_.emplace(std::move(s.value()));
-    store::Model m;
-    m.name = "m";
-    m.model_data_url = "file://" + std::filesystem::temp_directory_path().string();
-    ASSERT_TRUE(st_->create_model(m).ok());
-    store::EndpointConfig c;
-    c.name = "c";
-    c.production_variants_json = R"([{"VariantName":"AllTraffic","ModelName":"m"}])";
-    const std::string names[] = {"m"};
-    ASSERT_TRUE(st_->create_endpoint_config(c, names).ok());
+    ASSERT_NO_FATAL_FAILURE(
+        add_config("c", "m", "file://" + std::filesystem::temp_directory_path().string()));
     ASSERT_TRUE(st_->create_endpoint("ep", "c").ok());
     // "c2" names a model whose path does not exist: its loads fail.
-    store::Model bad;
-    bad.name = "bad";
-    bad.model_data_url = "file:///nonexistent/model";
-    ASSERT_TRUE(st_->create_model(bad).ok());
-    store::EndpointConfig c2;
-    c2.name = "c2";
-    c2.production_variants_json = R"([{"VariantName":"AllTraffic","ModelName":"bad"}])";
-    const std::string bad_names[] = {"bad"};
-    ASSERT_TRUE(st_->create_endpoint_config(c2, bad_names).ok());
+    ASSERT_NO_FATAL_FAILURE(add_config("c2", "bad", "file:///nonexistent/model"));
     eps_ = std::make_unique<Endpoints>(
         *st_,
         [this](const std::string&) -> Result<std::shared_ptr<ServedModel>> {
           return make_served(probes_[loads_++]);
         },
         [](std::string_view) { return std::shared_ptr<ServedModel>(); });
+  }
+  // A model loaded from `url` and an endpoint config `config` serving it.
+  void add_config(const std::string& config, const std::string& model, const std::string& url) {
+    store::Model m;
+    m.name = model;
+    m.model_data_url = url;
+    ASSERT_TRUE(st_->create_model(m).ok());
+    store::EndpointConfig c;
+    c.name = config;
+    c.production_variants_json = R"([{"VariantName":"AllTraffic","ModelName":")" + model + R"("}])";
+    const std::string names[] = {model};
+    ASSERT_TRUE(st_->create_endpoint_config(c, names).ok());
   }
   void TearDown() override {
     eps_.reset();
