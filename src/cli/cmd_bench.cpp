@@ -1,4 +1,4 @@
-// `quarry bench --model PATH [-p 512] [-n 128] [-t T] [-r 3] [--batch B] [--json]`:
+// `quarry bench --model PATH [-p 512] [-n 128] [-t T] [-r 3] [--batch B] [--json] [--profile]`:
 // throughput in the manner of llama-bench (pp: one prompt of p tokens in one
 // forward call; tg: n tokens decoded one at a time; mean ± sample sd over r
 // runs), plus what is needed to judge it: peak RSS, load time, the weight bytes
@@ -20,6 +20,7 @@
 #include <optional>
 #include <sstream>
 
+#include "cli/bench_profile.h"
 #include "cli/commands.h"
 #include "cli/jsonl.h"
 #include "cli/progress.h"
@@ -42,6 +43,7 @@ struct BenchArgs {
   int64_t probe_bytes = -1;  // -1: min(1 GiB, a quarter of physical memory)
   bool json = false;
   bool weights_int8 = false;
+  bool profile = false;
 };
 
 constexpr size_t kWarmupTokens = 4;
@@ -110,7 +112,9 @@ double time_prompt(model::GptOssForward& fwd, const std::vector<int32_t>& ids) {
 // Greedy decode of `n` tokens for each of the sequences started by `first`
 // (one token each, at position 0), all sequences in one forward call per step.
 // Returns the seconds of the n steps; the untimed first call is the prompt.
-double time_decode(model::GptOssForward& fwd, const std::vector<int32_t>& first, size_t n) {
+// With `profile`, the n steps' ops are added to it.
+double time_decode(model::GptOssForward& fwd, const std::vector<int32_t>& first, size_t n,
+                   model::OpProfile* profile = nullptr) {
   const size_t B = first.size(), V = fwd.config().n_vocab;
   model::KvCache kv = fwd.make_cache(n + 1, B);
   std::vector<model::KvSequence> seq(B);
@@ -131,9 +135,12 @@ double time_decode(model::GptOssForward& fwd, const std::vector<int32_t>& first,
     }
   };
   step();  // the one-token prompts
+  fwd.set_profile(profile);
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t s = 0; s < n; ++s) step();
-  return seconds_since(t0);
+  const double seconds = seconds_since(t0);
+  fwd.set_profile(nullptr);
+  return seconds;
 }
 
 // --- the STREAM-like read probe ---
@@ -244,6 +251,7 @@ struct Report {
   model::DecodeFootprint footprint;
   std::optional<Stats> pp, tg, batch;
   std::optional<double> read_gbs;
+  std::optional<StepProfile> tg_profile, batch_profile;  // with --profile
 };
 
 Json number_or_null(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
@@ -299,6 +307,12 @@ Json to_json(const BenchArgs& a, const Report& r) {
   runs["tg"] = r.tg ? Json(r.tg->runs) : Json(nullptr);
   runs["batch"] = r.batch ? Json(r.batch->runs) : Json(nullptr);
   j["runs_tps"] = std::move(runs);
+  if (a.profile) {
+    Json prof = Json::object();
+    prof["tg"] = r.tg_profile ? profile_json(*r.tg_profile, r.read_gbs) : Json(nullptr);
+    prof["batch"] = r.batch_profile ? profile_json(*r.batch_profile, r.read_gbs) : Json(nullptr);
+    j["profile"] = std::move(prof);
+  }
   return j;
 }
 
@@ -375,6 +389,11 @@ std::string to_text(const BenchArgs& a, const Report& r) {
     o << "batch " << a.batch << ": " << fmt("%.2fx", r.batch->mean() / r.tg->mean())
       << " the batch-1 tg rate\n";
   }
+  if (r.tg_profile) o << "\nops of the tg runs:\n" << profile_table(*r.tg_profile, r.read_gbs);
+  if (r.batch_profile) {
+    o << "\nops of the batch-" << a.batch << " runs:\n"
+      << profile_table(*r.batch_profile, r.read_gbs);
+  }
   return o.str();
 }
 
@@ -449,8 +468,12 @@ void run_bench(const BenchArgs& a) {
   if (n > 0) {
     const std::vector<int32_t> first(1, ids.next(c.n_vocab));
     r.tg.emplace();
+    if (a.profile) r.tg_profile.emplace();
     for (size_t i = 0; i < reps; ++i) {
-      r.tg->runs.push_back(static_cast<double>(n) / time_decode(fwd, first, n));
+      model::OpProfile* prof = r.tg_profile ? &r.tg_profile->ops : nullptr;
+      const double s = time_decode(fwd, first, n, prof);
+      if (r.tg_profile) r.tg_profile->add_run(n, s);
+      r.tg->runs.push_back(static_cast<double>(n) / s);
       report_run("tg" + std::to_string(n), i, r.tg->runs.back());
     }
   }
@@ -458,8 +481,12 @@ void run_bench(const BenchArgs& a) {
     std::vector<int32_t> first(B);
     for (int32_t& id : first) id = ids.next(c.n_vocab);
     r.batch.emplace();
+    if (a.profile) r.batch_profile.emplace();
     for (size_t i = 0; i < reps; ++i) {
-      r.batch->runs.push_back(static_cast<double>(B * n) / time_decode(fwd, first, n));
+      model::OpProfile* prof = r.batch_profile ? &r.batch_profile->ops : nullptr;
+      const double s = time_decode(fwd, first, n, prof);
+      if (r.batch_profile) r.batch_profile->add_run(n, s);
+      r.batch->runs.push_back(static_cast<double>(B * n) / s);
       report_run("tg" + std::to_string(n) + " x" + std::to_string(B), i, r.batch->runs.back());
     }
   }
@@ -499,6 +526,9 @@ void add_bench_command(CLI::App& app) {
                   "also decode this many sequences together, one token each per step "
                   "(default: 1 = only batch 1)");
   sub->add_flag("--json", a.json, "print one JSON object on stdout (the table goes to stderr)");
+  sub->add_flag("--profile", a.profile,
+                "time every kind of op of the tg (and batch) runs: ms per step, weight bytes, "
+                "GB/s against the probe");
   sub->add_flag("--weights-int8", a.weights_int8,
                 "requantize the dense matrices (attention, router, lm_head) to int8 at load");
   // For tests: a small probe keeps them fast (and says nothing about DRAM).

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 namespace quarry::model {
@@ -31,6 +32,13 @@ constexpr size_t kMinChunkWork = 1 << 15;
 size_t grain(size_t work_per_item) {
   return std::max<size_t>(1, kMinChunkWork / std::max<size_t>(1, work_per_item));
 }
+
+// Bytes of a matrix as its kernels stream them (for the op profile).
+uint64_t matrix_bytes(const kernels::DenseMatrix& w) {
+  const uint64_t scales = w.type == kernels::ElemType::kQ8 ? w.d_in / 32 * sizeof(float) : 0;
+  return w.n_rows * (w.d_in * kernels::elem_size(w.type) + scales);
+}
+uint64_t matrix_bytes(const kernels::Mxfp4Matrix& w) { return w.n_rows * w.n_blocks() * 17; }
 
 }  // namespace
 
@@ -155,16 +163,22 @@ Status GptOssForward::check(const ForwardBatch& b, const KvCache& kv) const {
 
 Status GptOssForward::forward(const ForwardBatch& b, KvCache& kv, const ActivationHook& hook) {
   if (Status s = check(b, kv); !s.ok()) return s;
+  if (profile_ != nullptr) ++profile_->forward_calls;
   for (size_t t0 = 0; t0 < b.tokens.size(); t0 += cap_) {
     run_chunk(b, t0, std::min(b.tokens.size(), t0 + cap_), kv, hook);
   }
   return Status::Ok();
 }
 
-void GptOssForward::matmuls(const float* x, size_t ldx, size_t n_tok,
+void GptOssForward::matmuls(Op op, const float* x, size_t ldx, size_t n_tok,
                             std::span<const MatJob> jobs) {
   size_t total = 0;
-  for (const MatJob& j : jobs) total += j.w->n_rows;
+  uint64_t bytes = 0;
+  for (const MatJob& j : jobs) {
+    total += j.w->n_rows;
+    if (profile_ != nullptr) bytes += matrix_bytes(*j.w);
+  }
+  const OpTimer timer(profile_, op, bytes);
   const size_t d_in = jobs.empty() ? 0 : jobs[0].w->d_in;
   pool_.parallel_for(total, grain(n_tok * d_in), [&](size_t b, size_t e) {
     size_t start = 0;
@@ -184,6 +198,7 @@ void GptOssForward::matmuls(const float* x, size_t ldx, size_t n_tok,
 void GptOssForward::run_chunk(const ForwardBatch& b, size_t t0, size_t t1, KvCache& kv,
                               const ActivationHook& hook) {
   const size_t n = t1 - t0, H = c_.d_model, half = rope_.half();
+  std::optional<OpTimer> embed_timer(std::in_place, profile_, Op::kEmbed);
   // x[t] = Emb[token_t]                                   x: [n, H]
   for (size_t t = 0; t < n; ++t) {
     kernels::dense_row_to_f32(ops_, w_.embed, static_cast<size_t>(b.tokens[t0 + t]),
@@ -194,6 +209,7 @@ void GptOssForward::run_chunk(const ForwardBatch& b, size_t t0, size_t t1, KvCac
   for (size_t t = 0; t < n; ++t) {
     rope_.cos_sin(b.positions[t0 + t], cos_.data() + t * half, sin_.data() + t * half);
   }
+  embed_timer.reset();
   for (size_t l = 0; l < c_.n_layer; ++l) {
     attention_block(l, b, t0, n, kv, hook);
     moe_block(l, n, hook);
@@ -211,18 +227,22 @@ void GptOssForward::attention_block(size_t l, const ForwardBatch& b, size_t t0, 
   };
 
   // xn = rmsnorm(x) g                                      xn: [n, H]
-  pool_.parallel_for(n, grain(H), [&](size_t b0, size_t e0) {
-    ops_.rmsnorm_f32(x_.data() + b0 * H, e0 - b0, H, L.attn_norm, c_.rms_norm_eps,
-                     xn_.data() + b0 * H);
-  });
+  {
+    const OpTimer timer(profile_, Op::kNorm);
+    pool_.parallel_for(n, grain(H), [&](size_t b0, size_t e0) {
+      ops_.rmsnorm_f32(x_.data() + b0 * H, e0 - b0, H, L.attn_norm, c_.rms_norm_eps,
+                       xn_.data() + b0 * H);
+    });
+  }
   emit("attn_norm", xn_.data(), H);
 
   // q = xn Wq^T + bq, k = xn Wk^T + bk, v = xn Wv^T + bv  q: [n, Q]; k, v: [n, KV]
   const MatJob qkv[] = {
       {&L.wq, L.bq, q_.data(), Q}, {&L.wk, L.bk, k_.data(), KV}, {&L.wv, L.bv, v_.data(), KV}};
-  matmuls(xn_.data(), H, n, qkv);
+  matmuls(Op::kQkv, xn_.data(), H, n, qkv);
 
   // RoPE (half-split pairs, YaRN) on q and k at each token's position.
+  std::optional<OpTimer> rope_timer(std::in_place, profile_, Op::kRope);
   pool_.parallel_for(n, grain(Q + KV), [&](size_t b0, size_t e0) {
     for (size_t t = b0; t < e0; ++t) {
       const float* cs = cos_.data() + t * half;
@@ -242,6 +262,7 @@ void GptOssForward::attention_block(size_t l, const ForwardBatch& b, size_t t0, 
     std::memcpy(kv.k_row(l, s, pos), k_.data() + t * KV, KV * sizeof(float));
     std::memcpy(kv.v_row(l, s, pos), v_.data() + t * KV, KV * sizeof(float));
   }
+  rope_timer.reset();
 
   // attn[t][h] = softmax-with-sink over the allowed keys  attn: [n, Q]
   kernels::AttentionShape shape;
@@ -256,6 +277,7 @@ void GptOssForward::attention_block(size_t l, const ForwardBatch& b, size_t t0, 
     const size_t p = static_cast<size_t>(b.positions[t0 + t]) + 1;
     max_keys = std::max(max_keys, shape.window > 0 ? std::min(p, shape.window) : p);
   }
+  std::optional<OpTimer> attention_timer(std::in_place, profile_, Op::kAttention);
   pool_.parallel_for(n * nh, grain(2 * max_keys * c_.d_head), [&](size_t b0, size_t e0) {
     for (size_t i = b0; i < e0;) {
       const size_t t = i / nh, h0 = i % nh, h1 = std::min(nh, h0 + (e0 - i));
@@ -266,13 +288,17 @@ void GptOssForward::attention_block(size_t l, const ForwardBatch& b, size_t t0, 
       i += h1 - h0;
     }
   });
+  attention_timer.reset();
   emit("attn", attn_.data(), Q);
 
   // x += attn Wo^T + bo                                   tmp: [n, H]
   const MatJob o[] = {{&L.wo, L.bo, tmp_.data(), H}};
-  matmuls(attn_.data(), Q, n, o);
+  matmuls(Op::kAttnOut, attn_.data(), Q, n, o);
   emit("attn_out", tmp_.data(), H);
-  ops_.axpy_f32(1.0f, tmp_.data(), n * H, x_.data());
+  {
+    const OpTimer timer(profile_, Op::kAttnOut);
+    ops_.axpy_f32(1.0f, tmp_.data(), n * H, x_.data());
+  }
   emit("after_attention", x_.data(), H);
 }
 
@@ -285,16 +311,20 @@ void GptOssForward::moe_block(size_t l, size_t n, const ActivationHook& hook) {
   };
 
   // u = rmsnorm(x) g                                       xn: [n, H]
-  pool_.parallel_for(n, grain(H), [&](size_t b0, size_t e0) {
-    ops_.rmsnorm_f32(x_.data() + b0 * H, e0 - b0, H, L.moe_norm, c_.rms_norm_eps,
-                     xn_.data() + b0 * H);
-  });
+  {
+    const OpTimer timer(profile_, Op::kNorm);
+    pool_.parallel_for(n, grain(H), [&](size_t b0, size_t e0) {
+      ops_.rmsnorm_f32(x_.data() + b0 * H, e0 - b0, H, L.moe_norm, c_.rms_norm_eps,
+                       xn_.data() + b0 * H);
+    });
+  }
   emit("moe_norm", xn_.data(), H);
 
   // z = u Wr^T + br; top-K logits, softmax over those     z: [n, E]
   const MatJob router[] = {{&L.router, L.router_bias, router_logits_.data(), E}};
-  matmuls(xn_.data(), H, n, router);
+  matmuls(Op::kRouter, xn_.data(), H, n, router);
   emit("router_logits", router_logits_.data(), E);
+  std::optional<OpTimer> routing_timer(std::in_place, profile_, Op::kRouting);
   for (size_t t = 0; t < n; ++t) {
     ops_.topk_softmax_f32(router_logits_.data() + t * E, E, K, route_ids_.data() + t * K,
                           route_w_.data() + t * K);
@@ -326,8 +356,18 @@ void GptOssForward::moe_block(size_t l, size_t n, const ActivationHook& hook) {
     }
   }
 
+  uint64_t gate_up_bytes = 0, down_bytes = 0;
+  if (profile_ != nullptr) {
+    for (size_t e : active) {
+      gate_up_bytes += matrix_bytes(L.experts[e].gate) + matrix_bytes(L.experts[e].up);
+      down_bytes += matrix_bytes(L.experts[e].down);
+    }
+  }
+  routing_timer.reset();
+
   // act = swiglu(u W1g^T + b1g, u W1u^T + b1u), work split over (expert, unit).
   //                                                       gate, up: [n K, I]
+  std::optional<OpTimer> gate_up_timer(std::in_place, profile_, Op::kExpertsGateUp, gate_up_bytes);
   for_expert_rows(I, 2 * H, [&](size_t e, size_t r0, size_t r1) {
     const ExpertWeights& X = L.experts[e];
     const size_t off = expert_off_[e], m = expert_off_[e + 1] - off;
@@ -343,7 +383,10 @@ void GptOssForward::moe_block(size_t l, size_t n, const ActivationHook& hook) {
     }
   });
 
+  gate_up_timer.reset();
+
   // y_e = act W2^T + b2 (the bias before the routing weight)  y: [n K, H]
+  std::optional<OpTimer> down_timer(std::in_place, profile_, Op::kExpertsDown, down_bytes);
   for_expert_rows(H, I, [&](size_t e, size_t r0, size_t r1) {
     const ExpertWeights& X = L.experts[e];
     const size_t off = expert_off_[e], m = expert_off_[e + 1] - off;
@@ -351,7 +394,10 @@ void GptOssForward::moe_block(size_t l, size_t n, const ActivationHook& hook) {
                                X.down_bias + r0, moe_y_.data() + off * H + r0, H);
   });
 
+  down_timer.reset();
+
   // moe[t] = sum_s w[t][s] y[row(t, s)], slots in order   tmp: [n, H]
+  std::optional<OpTimer> combine_timer(std::in_place, profile_, Op::kCombine);
   pool_.parallel_for(n, grain(K * H), [&](size_t b0, size_t e0) {
     for (size_t t = b0; t < e0; ++t) {
       float* out = tmp_.data() + t * H;
@@ -363,6 +409,7 @@ void GptOssForward::moe_block(size_t l, size_t n, const ActivationHook& hook) {
   });
   emit("moe_out", tmp_.data(), H);
   ops_.axpy_f32(1.0f, tmp_.data(), n * H, x_.data());
+  combine_timer.reset();
   emit("after_layer", x_.data(), H);
 }
 
@@ -370,10 +417,13 @@ void GptOssForward::moe_block(size_t l, size_t n, const ActivationHook& hook) {
 void GptOssForward::unembed(const ForwardBatch& b, size_t t0, size_t t1,
                             const ActivationHook& hook) {
   const size_t n = t1 - t0, H = c_.d_model, V = c_.n_vocab;
-  pool_.parallel_for(n, grain(H), [&](size_t b0, size_t e0) {
-    ops_.rmsnorm_f32(x_.data() + b0 * H, e0 - b0, H, w_.final_norm, c_.rms_norm_eps,
-                     xn_.data() + b0 * H);
-  });
+  {
+    const OpTimer timer(profile_, Op::kNorm);
+    pool_.parallel_for(n, grain(H), [&](size_t b0, size_t e0) {
+      ops_.rmsnorm_f32(x_.data() + b0 * H, e0 - b0, H, w_.final_norm, c_.rms_norm_eps,
+                       xn_.data() + b0 * H);
+    });
+  }
   if (hook) hook({"final_norm", xn_.data(), n, H});
 
   // Runs of consecutive output rows whose tokens are in this chunk, gathered
@@ -394,7 +444,7 @@ void GptOssForward::unembed(const ForwardBatch& b, size_t t0, size_t t1,
     }
     float* out = b.logits + j * V;
     const MatJob lm[] = {{&w_.lm_head, nullptr, out, V}};
-    matmuls(moe_x_.data(), H, run, lm);
+    matmuls(Op::kLmHead, moe_x_.data(), H, run, lm);
     if (hook) hook({"logits", out, run, V});
     j += run;
   }

@@ -14,6 +14,7 @@
 #include "kernels/ops.h"
 #include "model/gpt_oss_model.h"
 #include "model/kv_cache.h"
+#include "model/op_profile.h"
 
 namespace quarry::model {
 
@@ -59,6 +60,10 @@ class GptOssForward {
 
   const GptOssConfig& config() const { return c_; }
 
+  // Adds the time and weight bytes of every op of later forward calls to
+  // `profile` (null: stop). The timing costs two clock reads per op.
+  void set_profile(OpProfile* profile) { profile_ = profile; }
+
  private:
   Status check(const ForwardBatch& b, const KvCache& kv) const;
   void run_chunk(const ForwardBatch& b, size_t t0, size_t t1, KvCache& kv,
@@ -75,7 +80,7 @@ class GptOssForward {
     float* y;
     size_t ldy;
   };
-  void matmuls(const float* x, size_t ldx, size_t n_tok, std::span<const MatJob> jobs);
+  void matmuls(Op op, const float* x, size_t ldx, size_t n_tok, std::span<const MatJob> jobs);
 
   const GptOssConfig& c_;
   const GptOssWeights& w_;
@@ -83,6 +88,7 @@ class GptOssForward {
   ThreadPool& pool_;
   kernels::YarnRope rope_;
   size_t cap_;  // tokens per chunk
+  OpProfile* profile_ = nullptr;
 
   // Activations, [cap][width] each (MoE buffers [cap * n_expert_active][width]).
   std::vector<float> x_, xn_, q_, k_, v_, attn_, tmp_, cos_, sin_;

@@ -99,6 +99,52 @@ TEST(BenchCli, HumanTableOnStdout) {
   EXPECT_NE(r.out.find("% of it"), std::string::npos) << r.out;
 }
 
+TEST(BenchCli, ProfileSplitsEachStepByOp) {
+  const CliRun r = run(kSmall + "-p 0 -n 3 -r 2 --batch 2 --json --profile");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json j = Json::parse(r.out);
+  for (const char* test : {"tg", "batch"}) {
+    const Json& p = j["profile"][test];
+    ASSERT_TRUE(p.is_object()) << test << ": " << j.dump();
+    EXPECT_EQ(p["steps"], 6) << test;  // -n 3 x -r 2
+    ASSERT_TRUE(p["ops"].is_array() && !p["ops"].empty()) << p.dump();
+    double ms = 0.0, bytes = 0.0;
+    bool lm_head = false;
+    for (const Json& op : p["ops"]) {
+      ms += op["ms_per_step"].get<double>();
+      bytes += op["weight_bytes_per_step"].get<double>();
+      if (op["op"] == "lm_head") {
+        lm_head = true;
+        EXPECT_GT(op["weight_bytes_per_step"].get<double>(), 0.0);
+        EXPECT_TRUE(op["gbs"].is_number());
+        EXPECT_TRUE(op["pct_of_probe"].is_number());
+      }
+      if (op["op"] == "attention") {
+        EXPECT_TRUE(op["gbs"].is_null());
+      }
+    }
+    EXPECT_TRUE(lm_head) << p.dump();
+    EXPECT_GT(ms, 0.0);
+    EXPECT_NEAR(ms + p["other_ms_per_step"].get<double>(), p["step_ms"].get<double>(), 1e-6);
+    if (std::string(test) == "tg") {
+      // Every matrix a decoded token reads: the footprint less its vectors
+      // (biases, norms, sinks, the embedding row).
+      const double per_token = j["bytes_per_token"].get<double>();
+      EXPECT_LT(bytes, per_token);
+      EXPECT_GT(bytes, 0.9 * per_token);
+    }
+  }
+  EXPECT_NE(r.err.find("ops of the tg runs"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ops of the batch-2 runs"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("| lm_head "), std::string::npos) << r.err;
+
+  // Without --profile: no key, no table.
+  const CliRun plain = run(kSmall + "-p 0 -n 2 -r 1 --json");
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_FALSE(Json::parse(plain.out).contains("profile"));
+  EXPECT_EQ(plain.err.find("ops of the"), std::string::npos) << plain.err;
+}
+
 TEST(BenchCli, BadArgumentsExit2NamingTheOption) {
   const CliRun r = run(kSmall + "-r 0 --json");
   EXPECT_EQ(r.status, 2);
