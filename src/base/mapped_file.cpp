@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,6 +125,23 @@ Status MappedFile::populate(uint64_t offset, uint64_t length) const {
 
 Status willneed_range(const void* data, uint64_t length) {
   return advise_range(data, length, MADV_WILLNEED, "madvise(MADV_WILLNEED)");
+}
+
+Status lock_range(const void* data, uint64_t length) {
+  if (data == nullptr || length == 0) return Status::Ok();
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t start = begin - begin % page_size();
+  const auto bytes = static_cast<size_t>(begin + length - start);
+  if (::mlock(reinterpret_cast<void*>(start), bytes) == 0) return Status::Ok();
+  const int err = errno;
+  std::string message = "mlock(" + std::to_string(bytes) + " bytes): " + std::strerror(err);
+  rlimit limit{};
+  if ((err == ENOMEM || err == EPERM) && ::getrlimit(RLIMIT_MEMLOCK, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY) {
+    message += " (the locked-memory limit is " + std::to_string(limit.rlim_cur >> 10) +
+               " KiB: raise it with `ulimit -l` or LimitMEMLOCK=, or run with CAP_IPC_LOCK)";
+  }
+  return make_error(message);
 }
 
 Status populate_range(const void* data, uint64_t length) {

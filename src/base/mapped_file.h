@@ -51,8 +51,12 @@ class MappedFile {
 // The same for bytes anywhere inside a mapping (say one tensor of a mapped
 // file): [data, data + length), the start rounded down to a page.
 // willneed_range starts reading the pages in the background and returns;
-// populate_range faults them in before it returns.
+// populate_range faults them in before it returns; lock_range faults them in
+// and keeps them in RAM until they are unmapped (mlock: the page cache cannot
+// drop them). Locking fails beyond RLIMIT_MEMLOCK unless the process may lock
+// any amount (CAP_IPC_LOCK); the error says so.
 Status willneed_range(const void* data, uint64_t length);
 Status populate_range(const void* data, uint64_t length);
+Status lock_range(const void* data, uint64_t length);
 
 }  // namespace quarry

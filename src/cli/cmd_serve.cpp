@@ -53,6 +53,7 @@ struct ServeArgs {
   size_t max_body_mb = 16;
   double drain_seconds = 30;
   bool weights_int8 = false;
+  bool mlock = false;
 };
 
 [[noreturn]] void fail(const std::string& message) {
@@ -181,9 +182,15 @@ Result<std::shared_ptr<api::ServedModel>> load_served(const std::string& path, c
   if (a.weights_int8) {
     if (auto q = owner->model->quantize_dense_q8(pool); !q.ok()) return q.error();
   }
-  // Start reading the weights now rather than page by page inside the first
-  // requests (advice only: a failure changes nothing but that).
-  (void)owner->model->bring_in(model::GptOssModel::Residency::kBackground);
+  if (a.mlock) {
+    if (Status st = owner->model->bring_in(model::GptOssModel::Residency::kLocked); !st.ok()) {
+      return make_error("--mlock: " + st.message());
+    }
+  } else {
+    // Start reading the weights now rather than page by page inside the first
+    // requests (advice only: a failure changes nothing but that).
+    (void)owner->model->bring_in(model::GptOssModel::Residency::kBackground);
+  }
   engine::EngineOptions eo;
   eo.max_batch_tokens = a.max_batch_tokens;
   eo.max_running = a.max_running;
@@ -364,6 +371,10 @@ void add_serve_command(CLI::App& app) {
   sub->add_flag("--weights-int8", args->weights_int8,
                 "requantize the dense matrices (attention, router, lm_head) to int8 at load: "
                 "faster decode, slightly different logits");
+  sub->add_flag("--mlock", args->mlock,
+                "keep every loaded model's weights in RAM (mlock), so an idle server's pages "
+                "are not dropped and read back from disk; needs a locked-memory limit (ulimit -l) "
+                "above the model size or CAP_IPC_LOCK");
   sub->add_option("--kv-cache-mb", args->kv_cache_mb, "KV cache size in MiB")
       ->capture_default_str();
   sub->add_option("--max-batch-tokens", args->max_batch_tokens, "token budget per engine step")

@@ -27,8 +27,9 @@ Status GptOssModel::bring_in(Residency how) const {
     if (t == nullptr || std::find(dropped_.begin(), dropped_.end(), t->data) != dropped_.end()) {
       continue;
     }
-    const Status st = how == Residency::kNow ? populate_range(t->data, t->nbytes)
-                                             : willneed_range(t->data, t->nbytes);
+    const Status st = how == Residency::kNow      ? populate_range(t->data, t->nbytes)
+                      : how == Residency::kLocked ? lock_range(t->data, t->nbytes)
+                                                  : willneed_range(t->data, t->nbytes);
     if (!st.ok()) return make_error(t->file + ": tensor " + name + ": " + st.message());
   }
   return Status::Ok();

@@ -37,9 +37,11 @@ class GptOssModel {
   // start reading them (MADV_WILLNEED) and returns at once, so that a
   // server's first requests do not wait on the disk page by page; kNow faults
   // every page in before it returns (quarry bench: its runs then time
-  // decoding, not first touches of experts the warm-up did not route to).
+  // decoding, not first touches of experts the warm-up did not route to);
+  // kLocked also keeps them in RAM (mlock) while the model lives, so the page
+  // cache cannot drop an idle server's weights (quarry serve --mlock).
   // The mapped pages that quantize_dense_q8 dropped stay out.
-  enum class Residency { kBackground, kNow };
+  enum class Residency { kBackground, kNow, kLocked };
   Status bring_in(Residency how) const;
 
  private:

@@ -1,15 +1,30 @@
 #include "base/mapped_file.h"
 
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace quarry {
 namespace {
+
+// Clears CAP_IPC_LOCK from the calling thread's effective capabilities (a
+// no-op where it is not held).
+void drop_ipc_lock_capability() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return;
+  data[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
+  ::syscall(SYS_capset, &header, data);
+}
 
 class MappedFileTest : public ::testing::Test {
  protected:
@@ -66,6 +81,47 @@ TEST_F(MappedFileTest, RangeAdviceOnUnmappedMemoryFailsClearly) {
   const Status st = willneed_range(p, 4096);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("madvise(MADV_WILLNEED)"), std::string::npos) << st.message();
+}
+
+TEST_F(MappedFileTest, LockRangeLocksThePagesOrSaysWhichLimitStopsIt) {
+  const std::string path = write("l.bin", std::string(5 * 4096, 'x'));
+  auto f = MappedFile::open(path);
+  ASSERT_TRUE(f.ok()) << f.message();
+  EXPECT_TRUE(lock_range(f->data(), 0).ok());
+  EXPECT_TRUE(lock_range(nullptr, 10).ok());
+  // [100, 4196) touches pages 0 and 1.
+  const Status st = lock_range(f->data() + 100, 4096);
+  ASSERT_TRUE(st.ok()) << st.message();
+  std::vector<unsigned char> in_core(5);
+  ASSERT_EQ(::mincore(const_cast<uint8_t*>(f->data()), 5 * 4096, in_core.data()), 0);
+  EXPECT_TRUE(in_core[0] & 1);
+  EXPECT_TRUE(in_core[1] & 1);
+
+  // Unmapped memory: the call and the reason.
+  void* p = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  ASSERT_EQ(::munmap(p, 4096), 0);
+  const Status gone = lock_range(p, 4096);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_NE(gone.message().find("mlock(4096 bytes)"), std::string::npos) << gone.message();
+
+  // A locked-memory limit of zero: refused with the limit named. Run on a
+  // thread of its own that gives up CAP_IPC_LOCK (capabilities are per
+  // thread), which would let it lock beyond the limit (e.g. as root).
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_MEMLOCK, &old), 0);
+  rlimit zero = old;
+  zero.rlim_cur = 0;
+  ASSERT_EQ(::setrlimit(RLIMIT_MEMLOCK, &zero), 0);
+  Status limited = Status::Ok();
+  std::thread([&] {
+    drop_ipc_lock_capability();
+    limited = lock_range(f->data() + 3 * 4096, 4096);
+  }).join();
+  ASSERT_EQ(::setrlimit(RLIMIT_MEMLOCK, &old), 0);
+  if (limited.ok()) GTEST_SKIP() << "this thread may lock memory beyond its limit";
+  EXPECT_NE(limited.message().find("locked-memory limit is 0 KiB"), std::string::npos)
+      << limited.message();
 }
 
 TEST_F(MappedFileTest, EmptyFileIsAnEmptySpan) {

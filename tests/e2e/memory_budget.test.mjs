@@ -2,12 +2,13 @@
 // client against a real `quarry serve`: bad --memory-budget values, a budget
 // too small for the served model, then a budget with room for the served
 // model and one more: a second model loaded by path goes Failed with the
-// reason, and UpdateEndpoint / DeleteEndpoint give memory back (/metrics).
+// reason, and UpdateEndpoint / DeleteEndpoint give memory back (/metrics);
+// --mlock keeps the served weights locked (VmLck).
 // Run: QUARRY_BIN=build/bin/quarry node --test tests/e2e/memory_budget.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { metric, requireTool, startServer, synthModel, tempDir } from './server_harness.mjs';
 
@@ -51,6 +52,19 @@ test('--memory-budget and QUARRY_MEMORY_BUDGET: garbage and a budget too small a
   assert.match(serveFails([], { QUARRY_MEMORY_BUDGET: '8X' }), /QUARRY_MEMORY_BUDGET: "8X" is not a size/);
   assert.match(serveFails(['--memory-budget', '1M']),
     /not enough memory: the model and its KV cache need \d+ MiB, 1 MiB of the 1 MiB budget are left/);
+});
+
+test('--mlock keeps the served weights locked in RAM', async () => {
+  const weights = need - kvCacheMb * 1024 * 1024;
+  const locked = await startServer(quarry, ['--model', modelDir, '--threads', '1', '--kv-cache-mb', String(kvCacheMb), '--mlock']);
+  try {
+    const status = readFileSync(`/proc/${locked.proc.pid}/status`, 'utf8');
+    const vmLck = Number(status.match(/VmLck:\s+(\d+)/)[1]) * 1024;
+    // The tensors, i.e. the files less their JSON headers.
+    assert.ok(vmLck >= 0.99 * weights, `VmLck ${vmLck} is short of the model's ${weights} bytes of files`);
+  } finally {
+    assert.equal(await locked.stop(), 0, locked.stderr());
+  }
 });
 
 const waitOpts = (client) => ({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 });

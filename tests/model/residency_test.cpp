@@ -1,5 +1,6 @@
 // GptOssModel::bring_in: every mapped weight page is in memory and mapped
-// after kNow, except the BF16 pages that --weights-int8 dropped. Whether a
+// after kNow, except the BF16 pages that --weights-int8 dropped; kLocked keeps
+// them locked (VmLck) until the model is gone. Whether a
 // page of this process is mapped comes from /proc/self/pagemap (bit 63).
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -8,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <fstream>
 #include <string>
 
 #include "model/gpt_oss_model.h"
@@ -82,6 +84,32 @@ TEST(ModelResidency, BringInMapsEveryWeightButTheDroppedOnes) {
   EXPECT_EQ(pages.mapped(lm_head->data, lm_head->nbytes).first, 0u);
   const auto [present, total] = pages.mapped(experts->data, experts->nbytes);
   EXPECT_EQ(present, total);
+}
+
+// Bytes this process has locked in RAM (VmLck of /proc/self/status), or -1.
+int64_t locked_bytes() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmLck:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+
+TEST(ModelResidency, LockedKeepsEveryWeightInRamWhileTheModelLives) {
+  const int64_t before = locked_bytes();
+  if (before < 0) GTEST_SKIP() << "/proc/self/status has no VmLck here";
+  uint64_t weights = 0;
+  {
+    auto m = load_model(kTinyA);
+    ASSERT_TRUE(m.ok()) << m.message();
+    for (const std::string& name : (*m)->source().names())
+      weights += (*m)->source().find(name)->nbytes;
+    const Status st = (*m)->bring_in(GptOssModel::Residency::kLocked);
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_GE(locked_bytes() - before, static_cast<int64_t>(weights));
+  }
+  // Unmapped with the model: nothing stays locked.
+  EXPECT_EQ(locked_bytes(), before);
 }
 
 }  // namespace
