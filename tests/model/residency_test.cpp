@@ -105,6 +105,9 @@ TEST(ModelResidency, LockedKeepsEveryWeightInRamWhileTheModelLives) {
     for (const std::string& name : (*m)->source().names())
       weights += (*m)->source().find(name)->nbytes;
     const Status st = (*m)->bring_in(GptOssModel::Residency::kLocked);
+    if (!st.ok() && st.message().find("locked-memory limit") != std::string::npos) {
+      GTEST_SKIP() << st.message();
+    }
     ASSERT_TRUE(st.ok()) << st.message();
     EXPECT_GE(locked_bytes() - before, static_cast<int64_t>(weights));
   }
