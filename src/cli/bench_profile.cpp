@@ -1,5 +1,6 @@
 #include "cli/bench_profile.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <vector>
