@@ -25,12 +25,22 @@ uint64_t page_size() {
   return size;
 }
 
-Status advise_range(const void* data, uint64_t length, int advice, const char* what) {
-  if (data == nullptr || length == 0) return Status::Ok();
+// [data, data + length) widened down to its first page's start: what
+// madvise and mlock take.
+struct PageSpan {
+  void* start;
+  size_t bytes;
+};
+PageSpan page_span(const void* data, uint64_t length) {
   const auto begin = reinterpret_cast<uintptr_t>(data);
   const uintptr_t start = begin - begin % page_size();
-  if (::madvise(reinterpret_cast<void*>(start), static_cast<size_t>(begin + length - start),
-                advice) != 0) {
+  return {reinterpret_cast<void*>(start), static_cast<size_t>(begin + length - start)};
+}
+
+Status advise_range(const void* data, uint64_t length, int advice, const char* what) {
+  if (data == nullptr || length == 0) return Status::Ok();
+  const PageSpan span = page_span(data, length);
+  if (::madvise(span.start, span.bytes, advice) != 0) {
     return make_error(std::string(what) + ": " + std::strerror(errno));
   }
   return Status::Ok();
@@ -129,12 +139,10 @@ Status willneed_range(const void* data, uint64_t length) {
 
 Status lock_range(const void* data, uint64_t length) {
   if (data == nullptr || length == 0) return Status::Ok();
-  const auto begin = reinterpret_cast<uintptr_t>(data);
-  const uintptr_t start = begin - begin % page_size();
-  const auto bytes = static_cast<size_t>(begin + length - start);
-  if (::mlock(reinterpret_cast<void*>(start), bytes) == 0) return Status::Ok();
+  const PageSpan span = page_span(data, length);
+  if (::mlock(span.start, span.bytes) == 0) return Status::Ok();
   const int err = errno;
-  std::string message = "mlock(" + std::to_string(bytes) + " bytes): " + std::strerror(err);
+  std::string message = "mlock(" + std::to_string(span.bytes) + " bytes): " + std::strerror(err);
   rlimit limit{};
   if ((err == ENOMEM || err == EPERM) && ::getrlimit(RLIMIT_MEMLOCK, &limit) == 0 &&
       limit.rlim_cur != RLIM_INFINITY) {

@@ -1,11 +1,10 @@
 #include "cli/bench_profile.h"
 
-#include <algorithm>
 #include <cstdio>
-#include <sstream>
 #include <vector>
 
 #include "cli/progress.h"
+#include "cli/text_table.h"
 
 namespace quarry::cli {
 namespace {
@@ -66,27 +65,7 @@ std::string profile_table(const StepProfile& p, const std::optional<double>& rea
   add("step", step_ms, bytes_sum,
       step_ms > 0 ? std::optional<double>(bytes_sum / step_ms / 1e6) : std::nullopt);
 
-  std::vector<size_t> width(cells[0].size(), 0);
-  for (const auto& row : cells) {
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  std::ostringstream o;
-  for (size_t k = 0; k < cells.size(); ++k) {
-    o << "|";
-    for (size_t i = 0; i < cells[k].size(); ++i) {
-      const std::string pad(width[i] - cells[k][i].size(), ' ');
-      o << " " << (i == 0 ? cells[k][i] + pad : pad + cells[k][i]) << " |";
-    }
-    o << "\n";
-    if (k == 0) {
-      o << "|";
-      for (size_t i = 0; i < width.size(); ++i) {
-        o << " " << std::string(width[i] - 1, '-') << (i == 0 ? "-" : ":") << " |";
-      }
-      o << "\n";
-    }
-  }
-  return o.str();
+  return markdown_table(cells, {true});
 }
 
 Json profile_json(const StepProfile& p, const std::optional<double>& read_gbs) {

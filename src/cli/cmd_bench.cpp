@@ -24,6 +24,7 @@
 #include "cli/commands.h"
 #include "cli/jsonl.h"
 #include "cli/progress.h"
+#include "cli/text_table.h"
 #include "kernels/ops.h"
 #include "model/footprint.h"
 #include "model/generate.h"
@@ -334,33 +335,9 @@ std::string to_text(const BenchArgs& a, const Report& r) {
   add("pp" + std::to_string(a.p), r.pp);
   add("tg" + std::to_string(a.n), r.tg);
   add("tg" + std::to_string(a.n) + " x" + std::to_string(a.batch) + " seqs", r.batch);
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) {
-      // "±" is two bytes but one column.
-      const size_t w = row[i].size() - (row[i].find("±") != std::string::npos ? 1 : 0);
-      width[i] = std::max(width[i], w);
-    }
-  }
   std::ostringstream o;
-  for (size_t k = 0; k < rows.size(); ++k) {
-    o << "|";
-    for (size_t i = 0; i < rows[k].size(); ++i) {
-      const std::string& cell = rows[k][i];
-      const size_t w = cell.size() - (cell.find("±") != std::string::npos ? 1 : 0);
-      const std::string pad(width[i] - w, ' ');
-      // Text columns left-aligned, numbers right-aligned, as llama-bench.
-      o << " " << (i == 0 || i == 2 ? cell + pad : pad + cell) << " |";
-    }
-    o << "\n";
-    if (k == 0) {
-      o << "|";
-      for (size_t i = 0; i < width.size(); ++i) {
-        o << " " << std::string(width[i] - 1, '-') << (i == 0 || i == 2 ? "-" : ":") << " |";
-      }
-      o << "\n";
-    }
-  }
+  // Text columns left-aligned, numbers right-aligned, as llama-bench.
+  o << markdown_table(rows, {true, false, true});
   const model::DecodeFootprint& f = r.footprint;
   const double bpt = static_cast<double>(f.total());
   o << "\nload " << fmt("%.2f s", r.load_seconds) << ", weights faulted in "

@@ -46,6 +46,14 @@ bool mlock_locks() {
   return locked;
 }
 
+// A page-aligned address with nothing mapped: a one-page mapping that was
+// unmapped again (null if either call failed).
+void* unmapped_page() {
+  void* p = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED || ::munmap(p, 4096) != 0) return nullptr;
+  return p;
+}
+
 class MappedFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -93,11 +101,8 @@ TEST_F(MappedFileTest, RangesInsideAMapping) {
 }
 
 TEST_F(MappedFileTest, RangeAdviceOnUnmappedMemoryFailsClearly) {
-  // A page-aligned address with nothing mapped: the page just past a
-  // one-page mapping that was unmapped again.
-  void* p = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(p, MAP_FAILED);
-  ASSERT_EQ(::munmap(p, 4096), 0);
+  void* p = unmapped_page();
+  ASSERT_NE(p, nullptr);
   const Status st = willneed_range(p, 4096);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("madvise(MADV_WILLNEED)"), std::string::npos) << st.message();
@@ -119,9 +124,8 @@ TEST_F(MappedFileTest, LockRangeLocksThePagesOrSaysWhichLimitStopsIt) {
   EXPECT_TRUE(in_core[1] & 1);
 
   // Unmapped memory: the call and the reason.
-  void* p = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(p, MAP_FAILED);
-  ASSERT_EQ(::munmap(p, 4096), 0);
+  void* p = unmapped_page();
+  ASSERT_NE(p, nullptr);
   const Status gone = lock_range(p, 4096);
   ASSERT_FALSE(gone.ok());
   EXPECT_NE(gone.message().find("mlock(4096 bytes)"), std::string::npos) << gone.message();
