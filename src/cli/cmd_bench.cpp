@@ -4,6 +4,8 @@
 // runs), plus what is needed to judge it: peak RSS, load time, the weight bytes
 // one decoded token reads, and the machine's read bandwidth measured in the
 // same process, so "% of the bandwidth ceiling" compares like with like.
+// --profile splits the timed runs by op, against that probe for decode and
+// against a vector FMA probe of the same process for prefill.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include "cli/jsonl.h"
 #include "cli/progress.h"
 #include "cli/text_table.h"
+#include "kernels/fma_peak.h"
 #include "kernels/ops.h"
 #include "model/footprint.h"
 #include "model/generate.h"
@@ -94,8 +97,10 @@ void forward_or_exit(model::GptOssForward& fwd, const model::ForwardBatch& b, mo
 }
 
 // Seconds of one forward call over `ids` at positions 0.. in a fresh cache,
-// logits for the last row only (what a server needs after a prompt).
-double time_prompt(model::GptOssForward& fwd, const std::vector<int32_t>& ids) {
+// logits for the last row only (what a server needs after a prompt). With
+// `profile`, the call's ops are added to it.
+double time_prompt(model::GptOssForward& fwd, const std::vector<int32_t>& ids,
+                   model::OpProfile* profile = nullptr) {
   const size_t p = ids.size();
   model::KvCache kv = fwd.make_cache(p);
   model::KvSequence seq;
@@ -105,9 +110,12 @@ double time_prompt(model::GptOssForward& fwd, const std::vector<int32_t>& ids) {
   std::iota(pos.begin(), pos.end(), 0);
   const int32_t last[] = {static_cast<int32_t>(p - 1)};
   std::vector<float> logits(fwd.config().n_vocab);
+  fwd.set_profile(profile);
   const auto t0 = std::chrono::steady_clock::now();
   forward_or_exit(fwd, {ids, pos, sq, seqs, last, logits.data()}, kv);
-  return seconds_since(t0);
+  const double seconds = seconds_since(t0);
+  fwd.set_profile(nullptr);
+  return seconds;
 }
 
 // Greedy decode of `n` tokens for each of the sequences started by `first`
@@ -195,6 +203,28 @@ double read_bandwidth_gbs(ThreadPool& pool, uint64_t bytes) {
   return best;
 }
 
+// --- the vector FMA probe (with --profile) ---
+
+// Multiply-adds per second of every pool thread running the FMA burst at
+// once (about 2e8 FMA instructions each), best of 3; none without vector FMA.
+std::optional<double> fma_peak_gmacs(ThreadPool& pool) {
+  if (kernels::fma_lanes() == 0) return std::nullopt;
+  constexpr uint64_t kRounds = uint64_t{1} << 24;
+  double best = 0.0;
+  for (int rep = 0; rep < 3; ++rep) {
+    std::atomic<uint64_t> macs{0};
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.parallel_for(pool.size(), 1, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        macs.fetch_add(kernels::fma_burst(kRounds), std::memory_order_relaxed);
+      }
+    });
+    const double s = seconds_since(t0);
+    if (s > 0.0) best = std::max(best, static_cast<double>(macs.load()) / s / 1e9);
+  }
+  return best;
+}
+
 uint64_t peak_rss_bytes() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -252,7 +282,8 @@ struct Report {
   model::DecodeFootprint footprint;
   std::optional<Stats> pp, tg, batch;
   std::optional<double> read_gbs;
-  std::optional<StepProfile> tg_profile, batch_profile;  // with --profile
+  std::optional<StepProfile> pp_profile, tg_profile, batch_profile;  // with --profile
+  std::optional<double> fma_gmacs;                                   // with --profile
 };
 
 Json number_or_null(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
@@ -310,6 +341,8 @@ Json to_json(const BenchArgs& a, const Report& r) {
   j["runs_tps"] = std::move(runs);
   if (a.profile) {
     Json prof = Json::object();
+    prof["fma_peak_gmacs"] = number_or_null(r.fma_gmacs);
+    prof["pp"] = r.pp_profile ? compute_profile_json(*r.pp_profile, r.fma_gmacs) : Json(nullptr);
     prof["tg"] = r.tg_profile ? profile_json(*r.tg_profile, r.read_gbs) : Json(nullptr);
     prof["batch"] = r.batch_profile ? profile_json(*r.batch_profile, r.read_gbs) : Json(nullptr);
     j["profile"] = std::move(prof);
@@ -365,6 +398,22 @@ std::string to_text(const BenchArgs& a, const Report& r) {
   if (r.batch && r.tg && r.tg->mean() > 0.0) {
     o << "batch " << a.batch << ": " << fmt("%.2fx", r.batch->mean() / r.tg->mean())
       << " the batch-1 tg rate\n";
+  }
+  if (r.fma_gmacs) {
+    o << "vector FMA peak: " << fmt("%.1f GMAC/s", *r.fma_gmacs) << " (" << kernels::fma_lanes()
+      << "-lane FMA chains in registers on " << r.threads
+      << (r.threads == 1 ? " thread" : " threads") << ", best of 3)";
+    if (r.pp_profile && r.pp_profile->seconds > 0.0) {
+      const double gmacs =
+          static_cast<double>(r.pp_profile->ops.total_macs()) / r.pp_profile->seconds / 1e9;
+      o << "; pp at " << fmt("%.1f GMAC/s", gmacs) << ", "
+        << fmt("%.1f%%", 100.0 * gmacs / *r.fma_gmacs) << " of it";
+    }
+    o << "\n";
+  }
+  if (r.pp_profile) {
+    o << "\nops of the pp runs (per run of " << a.p << " tokens):\n"
+      << compute_profile_table(*r.pp_profile, r.fma_gmacs);
   }
   if (r.tg_profile) o << "\nops of the tg runs:\n" << profile_table(*r.tg_profile, r.read_gbs);
   if (r.batch_profile) {
@@ -437,8 +486,12 @@ void run_bench(const BenchArgs& a) {
     std::vector<int32_t> prompt(p);
     for (int32_t& id : prompt) id = ids.next(c.n_vocab);
     r.pp.emplace();
+    if (a.profile) r.pp_profile.emplace();
     for (size_t i = 0; i < reps; ++i) {
-      r.pp->runs.push_back(static_cast<double>(p) / time_prompt(fwd, prompt));
+      model::OpProfile* prof = r.pp_profile ? &r.pp_profile->ops : nullptr;
+      const double s = time_prompt(fwd, prompt, prof);
+      if (r.pp_profile) r.pp_profile->add_run(1, s);
+      r.pp->runs.push_back(static_cast<double>(p) / s);
       report_run("pp" + std::to_string(p), i, r.pp->runs.back());
     }
   }
@@ -474,6 +527,7 @@ void run_bench(const BenchArgs& a) {
     r.read_gbs = read_bandwidth_gbs(pool, r.probe_bytes);
     std::cerr << "quarry bench: read bandwidth " << fmt("%.2f GB/s", *r.read_gbs) << "\n";
   }
+  if (a.profile) r.fma_gmacs = fma_peak_gmacs(pool);
 
   const std::string text = to_text(a, r);
   if (a.json) {
@@ -504,8 +558,9 @@ void add_bench_command(CLI::App& app) {
                   "(default: 1 = only batch 1)");
   sub->add_flag("--json", a.json, "print one JSON object on stdout (the table goes to stderr)");
   sub->add_flag("--profile", a.profile,
-                "time every kind of op of the tg (and batch) runs: ms per step, weight bytes, "
-                "GB/s against the probe");
+                "time every kind of op of the pp, tg (and batch) runs: ms, weight bytes and "
+                "GB/s against the read probe, multiply-adds and GMAC/s against a vector FMA "
+                "probe");
   sub->add_flag("--weights-int8", a.weights_int8,
                 "requantize the dense matrices (attention, router, lm_head) to int8 at load");
   // For tests: a small probe keeps them fast (and says nothing about DRAM).

@@ -173,12 +173,15 @@ Status GptOssForward::forward(const ForwardBatch& b, KvCache& kv, const Activati
 void GptOssForward::matmuls(Op op, const float* x, size_t ldx, size_t n_tok,
                             std::span<const MatJob> jobs) {
   size_t total = 0;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0, macs = 0;
   for (const MatJob& j : jobs) {
     total += j.w->n_rows;
-    if (profile_ != nullptr) bytes += matrix_bytes(*j.w);
+    if (profile_ != nullptr) {
+      bytes += matrix_bytes(*j.w);
+      macs += uint64_t{j.w->n_rows} * j.w->d_in * n_tok;
+    }
   }
-  const OpTimer timer(profile_, op, bytes);
+  const OpTimer timer(profile_, op, bytes, macs);
   const size_t d_in = jobs.empty() ? 0 : jobs[0].w->d_in;
   pool_.parallel_for(total, grain(n_tok * d_in), [&](size_t b, size_t e) {
     size_t start = 0;
@@ -273,11 +276,16 @@ void GptOssForward::attention_block(size_t l, const ForwardBatch& b, size_t t0, 
   shape.window = L.sliding ? c_.sliding_window : 0;
   const size_t nh = c_.n_head;
   size_t max_keys = 0;  // keys read by the last token, for the grain
+  uint64_t keys = 0;    // keys read by all the tokens, for the profile
   for (size_t t = 0; t < n; ++t) {
     const size_t p = static_cast<size_t>(b.positions[t0 + t]) + 1;
-    max_keys = std::max(max_keys, shape.window > 0 ? std::min(p, shape.window) : p);
+    const size_t k = shape.window > 0 ? std::min(p, shape.window) : p;
+    max_keys = std::max(max_keys, k);
+    keys += k;
   }
-  std::optional<OpTimer> attention_timer(std::in_place, profile_, Op::kAttention);
+  // q.k and p.v: 2 d_head multiply-adds per head and key.
+  std::optional<OpTimer> attention_timer(std::in_place, profile_, Op::kAttention, 0,
+                                         2 * keys * nh * c_.d_head);
   pool_.parallel_for(n * nh, grain(2 * max_keys * c_.d_head), [&](size_t b0, size_t e0) {
     for (size_t i = b0; i < e0;) {
       const size_t t = i / nh, h0 = i % nh, h1 = std::min(nh, h0 + (e0 - i));
@@ -356,18 +364,23 @@ void GptOssForward::moe_block(size_t l, size_t n, const ActivationHook& hook) {
     }
   }
 
-  uint64_t gate_up_bytes = 0, down_bytes = 0;
+  uint64_t gate_up_bytes = 0, down_bytes = 0, gate_up_macs = 0, down_macs = 0;
   if (profile_ != nullptr) {
     for (size_t e : active) {
-      gate_up_bytes += matrix_bytes(L.experts[e].gate) + matrix_bytes(L.experts[e].up);
-      down_bytes += matrix_bytes(L.experts[e].down);
+      const ExpertWeights& X = L.experts[e];
+      const uint64_t m = expert_off_[e + 1] - expert_off_[e];
+      gate_up_bytes += matrix_bytes(X.gate) + matrix_bytes(X.up);
+      down_bytes += matrix_bytes(X.down);
+      gate_up_macs += m * (X.gate.n_rows * X.gate.d_in + X.up.n_rows * X.up.d_in);
+      down_macs += m * X.down.n_rows * X.down.d_in;
     }
   }
   routing_timer.reset();
 
   // act = swiglu(u W1g^T + b1g, u W1u^T + b1u), work split over (expert, unit).
   //                                                       gate, up: [n K, I]
-  std::optional<OpTimer> gate_up_timer(std::in_place, profile_, Op::kExpertsGateUp, gate_up_bytes);
+  std::optional<OpTimer> gate_up_timer(std::in_place, profile_, Op::kExpertsGateUp, gate_up_bytes,
+                                       gate_up_macs);
   for_expert_rows(I, 2 * H, [&](size_t e, size_t r0, size_t r1) {
     const ExpertWeights& X = L.experts[e];
     const size_t off = expert_off_[e], m = expert_off_[e + 1] - off;
@@ -386,7 +399,8 @@ void GptOssForward::moe_block(size_t l, size_t n, const ActivationHook& hook) {
   gate_up_timer.reset();
 
   // y_e = act W2^T + b2 (the bias before the routing weight)  y: [n K, H]
-  std::optional<OpTimer> down_timer(std::in_place, profile_, Op::kExpertsDown, down_bytes);
+  std::optional<OpTimer> down_timer(std::in_place, profile_, Op::kExpertsDown, down_bytes,
+                                    down_macs);
   for_expert_rows(H, I, [&](size_t e, size_t r0, size_t r1) {
     const ExpertWeights& X = L.experts[e];
     const size_t off = expert_off_[e], m = expert_off_[e + 1] - off;

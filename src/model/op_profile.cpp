@@ -46,4 +46,10 @@ uint64_t OpProfile::total_weight_bytes() const {
   return b;
 }
 
+uint64_t OpProfile::total_macs() const {
+  uint64_t m = 0;
+  for (const Entry& e : ops) m += e.macs;
+  return m;
+}
+
 }  // namespace quarry::model

@@ -1,5 +1,5 @@
-// Where a forward pass spends its time: wall seconds and weight bytes read per
-// kind of op, summed over the calls made while a profile is attached
+// Where a forward pass spends its time: wall seconds, weight bytes read and
+// multiply-adds per kind of op, summed over the calls made while a profile is attached
 // (GptOssForward::set_profile). Each op is timed on the calling thread around
 // its parallel loop, so a row is the op's wall time including the wait for
 // the slower thread; the rows add up to the forward call less the few
@@ -35,6 +35,7 @@ struct OpProfile {
   struct Entry {
     double seconds = 0.0;
     uint64_t weight_bytes = 0;  // matrix bytes the op's kernels streamed
+    uint64_t macs = 0;          // multiply-adds of its matrix (or q.k and p.v) products
     uint64_t calls = 0;
   };
   std::array<Entry, static_cast<size_t>(Op::kCount)> ops{};
@@ -44,14 +45,15 @@ struct OpProfile {
   const Entry& at(Op op) const { return ops[static_cast<size_t>(op)]; }
   double total_seconds() const;
   uint64_t total_weight_bytes() const;
+  uint64_t total_macs() const;
 };
 
-// Adds the time from construction to destruction (and `bytes`) to `op` of
-// `profile`; does nothing when `profile` is null.
+// Adds the time from construction to destruction (and `bytes`, `macs`) to
+// `op` of `profile`; does nothing when `profile` is null.
 class OpTimer {
  public:
-  OpTimer(OpProfile* profile, Op op, uint64_t bytes = 0)
-      : profile_(profile), op_(op), bytes_(bytes) {
+  OpTimer(OpProfile* profile, Op op, uint64_t bytes = 0, uint64_t macs = 0)
+      : profile_(profile), op_(op), bytes_(bytes), macs_(macs) {
     if (profile_ != nullptr) start_ = std::chrono::steady_clock::now();
   }
   ~OpTimer() {
@@ -59,6 +61,7 @@ class OpTimer {
     OpProfile::Entry& e = profile_->at(op_);
     e.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     e.weight_bytes += bytes_;
+    e.macs += macs_;
     ++e.calls;
   }
   OpTimer(const OpTimer&) = delete;
@@ -67,7 +70,7 @@ class OpTimer {
  private:
   OpProfile* profile_;
   Op op_;
-  uint64_t bytes_;
+  uint64_t bytes_, macs_;
   std::chrono::steady_clock::time_point start_;
 };
 

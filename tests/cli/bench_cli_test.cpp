@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -145,6 +146,48 @@ TEST(BenchCli, ProfileSplitsEachStepByOp) {
   ASSERT_EQ(plain.status, 0) << plain.err;
   EXPECT_FALSE(Json::parse(plain.out).contains("profile"));
   EXPECT_EQ(plain.err.find("ops of the"), std::string::npos) << plain.err;
+}
+
+// With -p, the prompt runs get their own profile: multiply-adds per op
+// against the vector FMA probe of the same run.
+TEST(BenchCli, ProfileSplitsEachPromptRunByOp) {
+  const CliRun r = run(kSmall + "-p 8 -n 0 -r 2 --json --profile");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json j = Json::parse(r.out);
+  const Json& prof = j["profile"];
+  EXPECT_TRUE(prof["tg"].is_null()) << prof.dump();  // -n 0
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    ASSERT_TRUE(prof["fma_peak_gmacs"].is_number()) << prof.dump();
+    EXPECT_GT(prof["fma_peak_gmacs"].get<double>(), 0.0);
+    EXPECT_NE(r.err.find("vector FMA peak: "), std::string::npos) << r.err;
+  }
+  const Json& p = prof["pp"];
+  ASSERT_TRUE(p.is_object()) << prof.dump();
+  EXPECT_EQ(p["runs"], 2);
+  double ms = 0.0;
+  std::map<std::string, double> macs;
+  for (const Json& op : p["ops"]) {
+    ms += op["ms_per_run"].get<double>();
+    macs[op["op"].get<std::string>()] = op["macs_per_run"].get<double>();
+    if (op["macs_per_run"].get<double>() > 0) {
+      EXPECT_TRUE(op["gmacs"].is_number()) << op.dump();
+      EXPECT_EQ(op["pct_of_fma_peak"].is_number(), prof["fma_peak_gmacs"].is_number()) << op.dump();
+    } else {
+      EXPECT_TRUE(op["gmacs"].is_null()) << op.dump();
+    }
+  }
+  EXPECT_NEAR(ms + p["other_ms_per_run"].get<double>(), p["run_ms"].get<double>(), 1e-6);
+  EXPECT_LE(ms, p["run_ms"].get<double>() * (1 + 1e-9));
+  // Every product counted; an expert's gate and up matrices are each the
+  // size of its down matrix (transposed), so gate/up do twice its work.
+  for (const char* op : {"q/k/v projections", "attention", "o projection", "router",
+                         "experts gate/up + swiglu", "experts down", "lm_head"}) {
+    EXPECT_GT(macs[op], 0.0) << op;
+  }
+  EXPECT_EQ(macs["experts gate/up + swiglu"], 2 * macs["experts down"]);
+  EXPECT_EQ(macs["rmsnorm"], 0.0);
+  EXPECT_NE(r.err.find("ops of the pp runs (per run of 8 tokens)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("| experts down "), std::string::npos) << r.err;
 }
 
 TEST(BenchCli, BadArgumentsExit2NamingTheOption) {
