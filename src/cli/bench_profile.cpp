@@ -9,34 +9,6 @@
 namespace quarry::cli {
 namespace {
 
-struct Row {
-  const char* name = "";
-  double ms = 0.0;     // per step
-  double bytes = 0.0;  // per step
-  double macs = 0.0;   // per step
-  std::optional<double> gbs, gmacs;
-};
-
-std::vector<Row> rows_of(const StepProfile& p) {
-  std::vector<Row> rows;
-  const double steps = p.steps > 0 ? static_cast<double>(p.steps) : 1.0;
-  for (size_t i = 0; i < static_cast<size_t>(model::Op::kCount); ++i) {
-    const auto op = static_cast<model::Op>(i);
-    const model::OpProfile::Entry& e = p.ops.at(op);
-    if (e.calls == 0) continue;
-    Row r;
-    r.name = model::op_name(op);
-    r.ms = e.seconds / steps * 1e3;
-    r.bytes = static_cast<double>(e.weight_bytes) / steps;
-    r.macs = static_cast<double>(e.macs) / steps;
-    if (e.weight_bytes > 0 && e.seconds > 0.0)
-      r.gbs = static_cast<double>(e.weight_bytes) / e.seconds / 1e9;
-    if (e.macs > 0 && e.seconds > 0.0) r.gmacs = static_cast<double>(e.macs) / e.seconds / 1e9;
-    rows.push_back(r);
-  }
-  return rows;
-}
-
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -51,6 +23,71 @@ std::string macs_text(double m) {
   return fmt("%.1f k", m / 1e3);
 }
 
+// The names and formats of one ProfileBound.
+struct Kind {
+  const char* per;  // "step" or "run": in column headers and JSON keys
+  uint64_t model::OpProfile::Entry::*amount;
+  const char* amount_head;  // table column; the JSON key is amount_key + "_per_" + per
+  const char* amount_key;
+  std::string (*amount_text)(double);
+  const char* ms_fmt;
+  const char* rate_head;
+  const char* rate_key;
+  const char* rate_fmt;
+  const char* share_head;
+  const char* share_key;
+};
+
+const Kind& kind_of(ProfileBound b) {
+  static const Kind memory{.per = "step",
+                           .amount = &model::OpProfile::Entry::weight_bytes,
+                           .amount_head = "weights/step",
+                           .amount_key = "weight_bytes",
+                           .amount_text = human_bytes,
+                           .ms_fmt = "%.3f",
+                           .rate_head = "GB/s",
+                           .rate_key = "gbs",
+                           .rate_fmt = "%.2f",
+                           .share_head = "of probe",
+                           .share_key = "pct_of_probe"};
+  static const Kind compute{.per = "run",
+                            .amount = &model::OpProfile::Entry::macs,
+                            .amount_head = "MACs/run",
+                            .amount_key = "macs",
+                            .amount_text = macs_text,
+                            .ms_fmt = "%.1f",
+                            .rate_head = "GMAC/s",
+                            .rate_key = "gmacs",
+                            .rate_fmt = "%.1f",
+                            .share_head = "of FMA peak",
+                            .share_key = "pct_of_fma_peak"};
+  return b == ProfileBound::kMemory ? memory : compute;
+}
+
+struct Row {
+  const char* name = "";
+  double ms = 0.0;      // per step
+  double amount = 0.0;  // bytes or multiply-adds per step
+  // Amount per second in G (GB/s, GMAC/s), where there is an amount.
+  std::optional<double> rate() const {
+    if (amount <= 0.0 || ms <= 0.0) return std::nullopt;
+    return amount / ms / 1e6;
+  }
+};
+
+std::vector<Row> rows_of(const StepProfile& p, const Kind& k) {
+  std::vector<Row> rows;
+  const double steps = p.steps > 0 ? static_cast<double>(p.steps) : 1.0;
+  for (size_t i = 0; i < static_cast<size_t>(model::Op::kCount); ++i) {
+    const auto op = static_cast<model::Op>(i);
+    const model::OpProfile::Entry& e = p.ops.at(op);
+    if (e.calls == 0) continue;
+    rows.push_back(
+        {model::op_name(op), e.seconds / steps * 1e3, static_cast<double>(e.*k.amount) / steps});
+  }
+  return rows;
+}
+
 double step_ms_of(const StepProfile& p) {
   return p.seconds / (p.steps > 0 ? static_cast<double>(p.steps) : 1.0) * 1e3;
 }
@@ -62,98 +99,54 @@ std::optional<double> share_of(const std::optional<double>& v, const std::option
 
 }  // namespace
 
-std::string profile_table(const StepProfile& p, const std::optional<double>& read_gbs) {
+std::string profile_table(const StepProfile& p, ProfileBound bound,
+                          const std::optional<double>& ceiling) {
+  const Kind& k = kind_of(bound);
   const double step_ms = step_ms_of(p);
+  const std::string per = std::string("ms/") + k.per;
   std::vector<std::vector<std::string>> cells = {
-      {"op", "ms/step", "share", "weights/step", "GB/s", "of probe"}};
-  auto add = [&](const std::string& name, double ms, double bytes, std::optional<double> gbs) {
-    const std::optional<double> pct = share_of(gbs, read_gbs);
-    cells.push_back({name, fmt("%.3f", ms), fmt("%.1f%%", step_ms > 0 ? 100.0 * ms / step_ms : 0.0),
-                     bytes > 0 ? human_bytes(bytes) : "", gbs ? fmt("%.2f", *gbs) : "",
-                     pct ? fmt("%.0f%%", *pct) : ""});
+      {"op", per, "share", k.amount_head, k.rate_head, k.share_head}};
+  auto add = [&](const Row& r) {
+    const std::optional<double> rate = r.rate(), pct = share_of(rate, ceiling);
+    cells.push_back({r.name, fmt(k.ms_fmt, r.ms),
+                     fmt("%.1f%%", step_ms > 0 ? 100.0 * r.ms / step_ms : 0.0),
+                     r.amount > 0 ? k.amount_text(r.amount) : "",
+                     rate ? fmt(k.rate_fmt, *rate) : "", pct ? fmt("%.0f%%", *pct) : ""});
   };
-  double ms_sum = 0.0, bytes_sum = 0.0;
-  for (const Row& r : rows_of(p)) {
-    add(r.name, r.ms, r.bytes, r.gbs);
-    ms_sum += r.ms;
-    bytes_sum += r.bytes;
+  Row all{"all ops"};
+  for (const Row& r : rows_of(p, k)) {
+    add(r);
+    all.ms += r.ms;
+    all.amount += r.amount;
   }
-  add("all ops", ms_sum, bytes_sum,
-      ms_sum > 0 ? std::optional<double>(bytes_sum / ms_sum / 1e6) : std::nullopt);
-  add("outside the ops", step_ms - ms_sum, 0.0, std::nullopt);
-  add("step", step_ms, bytes_sum,
-      step_ms > 0 ? std::optional<double>(bytes_sum / step_ms / 1e6) : std::nullopt);
-
+  add(all);
+  add({"outside the ops", step_ms - all.ms, 0.0});
+  add({k.per, step_ms, all.amount});
   return markdown_table(cells, {true});
 }
 
-Json profile_json(const StepProfile& p, const std::optional<double>& read_gbs) {
+Json profile_json(const StepProfile& p, ProfileBound bound, const std::optional<double>& ceiling) {
+  const Kind& k = kind_of(bound);
+  const std::string per = k.per;
   const double step_ms = step_ms_of(p);
   Json ops = Json::array();
   double ms_sum = 0.0;
-  for (const Row& r : rows_of(p)) {
+  for (const Row& r : rows_of(p, k)) {
+    const std::optional<double> rate = r.rate(), pct = share_of(rate, ceiling);
     Json o = Json::object();
     o["op"] = r.name;
-    o["ms_per_step"] = r.ms;
-    o["weight_bytes_per_step"] = r.bytes;
-    o["gbs"] = r.gbs ? Json(*r.gbs) : Json(nullptr);
-    const std::optional<double> pct = share_of(r.gbs, read_gbs);
-    o["pct_of_probe"] = pct ? Json(*pct) : Json(nullptr);
+    o["ms_per_" + per] = r.ms;
+    o[std::string(k.amount_key) + "_per_" + per] = r.amount;
+    o[k.rate_key] = rate ? Json(*rate) : Json(nullptr);
+    o[k.share_key] = pct ? Json(*pct) : Json(nullptr);
     ops.push_back(std::move(o));
     ms_sum += r.ms;
   }
   Json j = Json::object();
-  j["steps"] = p.steps;
-  j["step_ms"] = step_ms;
+  j[per + "s"] = p.steps;
+  j[per + "_ms"] = step_ms;
   j["ops"] = std::move(ops);
-  j["other_ms_per_step"] = step_ms - ms_sum;
-  return j;
-}
-
-std::string compute_profile_table(const StepProfile& p, const std::optional<double>& peak_gmacs) {
-  const double run_ms = step_ms_of(p);
-  std::vector<std::vector<std::string>> cells = {
-      {"op", "ms/run", "share", "MACs/run", "GMAC/s", "of FMA peak"}};
-  auto add = [&](const std::string& name, double ms, double macs) {
-    const std::optional<double> gmacs =
-        macs > 0 && ms > 0 ? std::optional<double>(macs / ms / 1e6) : std::nullopt;
-    const std::optional<double> pct = share_of(gmacs, peak_gmacs);
-    cells.push_back({name, fmt("%.1f", ms), fmt("%.1f%%", run_ms > 0 ? 100.0 * ms / run_ms : 0.0),
-                     macs > 0 ? macs_text(macs) : "", gmacs ? fmt("%.1f", *gmacs) : "",
-                     pct ? fmt("%.0f%%", *pct) : ""});
-  };
-  double ms_sum = 0.0, macs_sum = 0.0;
-  for (const Row& r : rows_of(p)) {
-    add(r.name, r.ms, r.macs);
-    ms_sum += r.ms;
-    macs_sum += r.macs;
-  }
-  add("all ops", ms_sum, macs_sum);
-  add("outside the ops", run_ms - ms_sum, 0.0);
-  add("run", run_ms, macs_sum);
-  return markdown_table(cells, {true});
-}
-
-Json compute_profile_json(const StepProfile& p, const std::optional<double>& peak_gmacs) {
-  const double run_ms = step_ms_of(p);
-  Json ops = Json::array();
-  double ms_sum = 0.0;
-  for (const Row& r : rows_of(p)) {
-    Json o = Json::object();
-    o["op"] = r.name;
-    o["ms_per_run"] = r.ms;
-    o["macs_per_run"] = r.macs;
-    o["gmacs"] = r.gmacs ? Json(*r.gmacs) : Json(nullptr);
-    const std::optional<double> pct = share_of(r.gmacs, peak_gmacs);
-    o["pct_of_fma_peak"] = pct ? Json(*pct) : Json(nullptr);
-    ops.push_back(std::move(o));
-    ms_sum += r.ms;
-  }
-  Json j = Json::object();
-  j["runs"] = p.steps;
-  j["run_ms"] = run_ms;
-  j["ops"] = std::move(ops);
-  j["other_ms_per_run"] = run_ms - ms_sum;
+  j["other_ms_per_" + per] = step_ms - ms_sum;
   return j;
 }
 

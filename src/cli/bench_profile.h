@@ -24,22 +24,23 @@ struct StepProfile {
   }
 };
 
-// A markdown table: per op, ms per step, share of the step, weight bytes per
-// step, GB/s and that as a share of `read_gbs`; then the ops' sum and the rest
-// of the step (sampling, bookkeeping between ops).
-std::string profile_table(const StepProfile& p, const std::optional<double>& read_gbs);
+// What a profile is set against: decode steps against the read probe (GB/s
+// of the weights each op streams), prompt runs against the vector FMA probe
+// (GMAC/s of each op's multiply-adds).
+enum class ProfileBound { kMemory, kCompute };
 
-// {"steps", "step_ms", "ops": [{"op", "ms_per_step", "weight_bytes_per_step",
-// "gbs"}], "other_ms_per_step"}; gbs is null for ops that read no weights.
-Json profile_json(const StepProfile& p, const std::optional<double>& read_gbs);
+// A markdown table: per op, ms per step (run), share of it, the op's weight
+// bytes (multiply-adds) per step (run), their rate and that as a share of
+// `ceiling` (GB/s or GMAC/s); then the ops' sum and the rest of the step
+// (sampling, bookkeeping between ops).
+std::string profile_table(const StepProfile& p, ProfileBound bound,
+                          const std::optional<double>& ceiling);
 
-// The same for prompt runs: per op, ms per run, share of the run, multiply-
-// adds per run, GMAC/s and that as a share of `peak_gmacs`.
-std::string compute_profile_table(const StepProfile& p, const std::optional<double>& peak_gmacs);
-
-// {"runs", "run_ms", "ops": [{"op", "ms_per_run", "macs_per_run", "gmacs",
-// "pct_of_fma_peak"}], "other_ms_per_run"}; gmacs is null for ops without
-// matrix products.
-Json compute_profile_json(const StepProfile& p, const std::optional<double>& peak_gmacs);
+// kMemory: {"steps", "step_ms", "ops": [{"op", "ms_per_step",
+// "weight_bytes_per_step", "gbs", "pct_of_probe"}], "other_ms_per_step"};
+// kCompute: {"runs", "run_ms", "ops": [{"op", "ms_per_run", "macs_per_run",
+// "gmacs", "pct_of_fma_peak"}], "other_ms_per_run"}. The rate and its share
+// are null for ops that read no weights (do no matrix products).
+Json profile_json(const StepProfile& p, ProfileBound bound, const std::optional<double>& ceiling);
 
 }  // namespace quarry::cli

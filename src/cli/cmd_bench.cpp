@@ -176,6 +176,20 @@ uint64_t default_probe_bytes() {
   return std::min(gib, static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 4);
 }
 
+// The best of 3 passes of a probe, in G units a second: `pass` does the work
+// once and returns how many units (bytes, multiply-adds) it processed.
+template <class Pass>
+double best_rate_of_3(Pass&& pass) {
+  double best = 0.0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double units = pass();
+    const double s = seconds_since(t0);
+    if (s > 0.0) best = std::max(best, units / s / 1e9);
+  }
+  return best;
+}
+
 // GB/s of summing `bytes` with every pool thread reading its own contiguous
 // part, best of 3. The buffer is first written by the same split, so each
 // thread's pages are faulted in (and, on NUMA machines, placed) where it reads.
@@ -189,18 +203,14 @@ double read_bandwidth_gbs(ThreadPool& pool, uint64_t bytes) {
   pool.parallel_for(n, grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) buf[i] = i;
   });
-  double best = 0.0;
-  for (int rep = 0; rep < 3; ++rep) {
+  return best_rate_of_3([&] {
     std::atomic<uint64_t> total{0};
-    const auto t0 = std::chrono::steady_clock::now();
     pool.parallel_for(n, grain, [&](size_t b, size_t e) {
       total.fetch_add(sum_words(buf.get() + b, e - b), std::memory_order_relaxed);
     });
-    const double s = seconds_since(t0);
     g_probe_sink = total.load();
-    if (s > 0.0) best = std::max(best, static_cast<double>(n * sizeof(uint64_t)) / s / 1e9);
-  }
-  return best;
+    return static_cast<double>(n * sizeof(uint64_t));
+  });
 }
 
 // --- the vector FMA probe (with --profile) ---
@@ -210,19 +220,15 @@ double read_bandwidth_gbs(ThreadPool& pool, uint64_t bytes) {
 std::optional<double> fma_peak_gmacs(ThreadPool& pool) {
   if (kernels::fma_lanes() == 0) return std::nullopt;
   constexpr uint64_t kRounds = uint64_t{1} << 24;
-  double best = 0.0;
-  for (int rep = 0; rep < 3; ++rep) {
+  return best_rate_of_3([&] {
     std::atomic<uint64_t> macs{0};
-    const auto t0 = std::chrono::steady_clock::now();
     pool.parallel_for(pool.size(), 1, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
         macs.fetch_add(kernels::fma_burst(kRounds), std::memory_order_relaxed);
       }
     });
-    const double s = seconds_since(t0);
-    if (s > 0.0) best = std::max(best, static_cast<double>(macs.load()) / s / 1e9);
-  }
-  return best;
+    return static_cast<double>(macs.load());
+  });
 }
 
 uint64_t peak_rss_bytes() {
@@ -342,9 +348,13 @@ Json to_json(const BenchArgs& a, const Report& r) {
   if (a.profile) {
     Json prof = Json::object();
     prof["fma_peak_gmacs"] = number_or_null(r.fma_gmacs);
-    prof["pp"] = r.pp_profile ? compute_profile_json(*r.pp_profile, r.fma_gmacs) : Json(nullptr);
-    prof["tg"] = r.tg_profile ? profile_json(*r.tg_profile, r.read_gbs) : Json(nullptr);
-    prof["batch"] = r.batch_profile ? profile_json(*r.batch_profile, r.read_gbs) : Json(nullptr);
+    prof["pp"] = r.pp_profile ? profile_json(*r.pp_profile, ProfileBound::kCompute, r.fma_gmacs)
+                              : Json(nullptr);
+    prof["tg"] = r.tg_profile ? profile_json(*r.tg_profile, ProfileBound::kMemory, r.read_gbs)
+                              : Json(nullptr);
+    prof["batch"] = r.batch_profile
+                        ? profile_json(*r.batch_profile, ProfileBound::kMemory, r.read_gbs)
+                        : Json(nullptr);
     j["profile"] = std::move(prof);
   }
   return j;
@@ -413,12 +423,14 @@ std::string to_text(const BenchArgs& a, const Report& r) {
   }
   if (r.pp_profile) {
     o << "\nops of the pp runs (per run of " << a.p << " tokens):\n"
-      << compute_profile_table(*r.pp_profile, r.fma_gmacs);
+      << profile_table(*r.pp_profile, ProfileBound::kCompute, r.fma_gmacs);
   }
-  if (r.tg_profile) o << "\nops of the tg runs:\n" << profile_table(*r.tg_profile, r.read_gbs);
+  if (r.tg_profile)
+    o << "\nops of the tg runs:\n"
+      << profile_table(*r.tg_profile, ProfileBound::kMemory, r.read_gbs);
   if (r.batch_profile) {
     o << "\nops of the batch-" << a.batch << " runs:\n"
-      << profile_table(*r.batch_profile, r.read_gbs);
+      << profile_table(*r.batch_profile, ProfileBound::kMemory, r.read_gbs);
   }
   return o.str();
 }

@@ -115,7 +115,7 @@ TEST(OpProfile, CountsEveryOpAndTheWeightBytesOfOneDecodeStep) {
   EXPECT_EQ(p.total_weight_bytes(), qkv + o + router + gate_up + down + bytes_of(w.lm_head));
 
   // One token: each matrix's rows x inputs; attention q.k and p.v over the
-  // 3 cached positions (the window is wider) for every head.
+  // 3 cached positions (all inside the window) for every head.
   ASSERT_GE(c.sliding_window, 3u);
   EXPECT_EQ(p.at(Op::kQkv).macs, qkv_macs);
   EXPECT_EQ(p.at(Op::kAttnOut).macs, o_macs);
